@@ -1,0 +1,57 @@
+"""Disassemble cached fp8gen cubins and report tensor-core and local-memory instructions.
+
+    python benchmarks/inspect_sass.py [--spec examples/kernels.toml]
+
+Needs cuobjdump (CUDA toolkit). For each kernel: QGMMA count (FP8 wgmma), LDL/STL count
+(local memory: should be 0), and the ptxas register/spill report recorded at compile time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from fp8gen.build import build
+from fp8gen.heuristics import choose_spec
+from fp8gen.specfile import load_specs
+
+
+def sass_counts(cubin: bytes) -> dict[str, int]:
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(cubin)
+        f.flush()
+        sass = subprocess.run(["cuobjdump", "-sass", f.name], capture_output=True, text=True, check=True).stdout
+    return {op: len(re.findall(rf"\b{op}\b", sass)) for op in ("QGMMA", "HGMMA", "LDL", "STL", "UTMALDG")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--spec", type=Path, help="spec file (default: the kernels gemm() picks)")
+    args = parser.parse_args()
+    if shutil.which("cuobjdump") is None:
+        print("cuobjdump not found", file=sys.stderr)
+        return 1
+    if args.spec:
+        specs = load_specs(args.spec)
+    else:
+        specs = [choose_spec(m, 8192, 8192, "e4m3", "e4m3", "bf16", "tensor", "tensor") for m in (64, 8192)]
+    bad = 0
+    print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills")
+    for spec in specs:
+        artifact = build(spec)
+        counts = sass_counts(artifact.cubin)
+        res = artifact.meta["resources"]
+        spills = (res["spill_stores"] or 0) + (res["spill_loads"] or 0)
+        print(f"{spec.name:60s} {counts['QGMMA']:5d} {counts['LDL']:4d} {counts['STL']:4d} {res['registers']:5} {spills:6d}")
+        bad += counts["QGMMA"] == 0 or counts["LDL"] or counts["STL"] or spills
+    print("all kernels use QGMMA and no local memory" if not bad else f"{bad} kernel(s) failed the check")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The build pipeline: spec -> rendered source -> cache key -> (cache hit | NVRTC compile + publish) -> Artifact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import env, nvrtc
+from .errors import CompilationError
+from .cache import DiskCache
+from .render import RenderedSource, include_dir, render, write_generated
+from .spec import GemmSpec
+from .toolchain import Toolchain, toolchain
+from .version import __version__
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A compiled kernel: the cubin plus what the runtime needs to launch it."""
+
+    spec: GemmSpec
+    key: str
+    cubin: bytes
+    meta: dict
+    path: Path | None = None
+    compile_seconds: float | None = None  # None when it came from the disk cache
+
+    @property
+    def symbol(self) -> str:
+        return self.meta["symbol"]
+
+
+@dataclass
+class _BuildStats:
+    nvrtc_compiles: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_stats = _BuildStats()
+_memory: dict[tuple[GemmSpec, str], Artifact] = {}
+_memory_lock = threading.Lock()
+
+
+def nvrtc_compile_count() -> int:
+    """How many times this process has invoked NVRTC (tests use it to prove cache hits)."""
+    return _stats.nvrtc_compiles
+
+
+def cache_key(source: RenderedSource, tc: Toolchain) -> str:
+    material = {
+        "fp8gen": __version__,
+        "source_sha256": hashlib.sha256(source.text.encode()).hexdigest(),
+        "dependencies": source.dependencies,
+        "toolchain": tc.identity(),
+        "options": nvrtc.BASE_OPTIONS,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def launch_metadata(spec: GemmSpec) -> dict:
+    bm, bn, bk = spec.tile
+    return {
+        "threads": 128 * (1 + spec.consumer_warpgroups),
+        "smem_bytes": spec.smem_bytes(spec.stages),
+        "tile": [bm, bn, bk],
+        "cluster": list(spec.cluster),
+    }
+
+
+def _compile(spec: GemmSpec, source: RenderedSource, tc: Toolchain, source_path: Path | None) -> tuple[nvrtc.CompiledBinary, dict]:
+    options = nvrtc.compile_options(tc.include_dirs + (str(include_dir()),))
+    if source_path is None:
+        # Only written when compiling fails, so the error can point at it.
+        try:
+            binary = nvrtc.compile_cubin(source.text, source.symbol, options)
+        except CompilationError:
+            failed = Path(tempfile.mkdtemp(prefix="fp8gen-failed-")) / f"{source.symbol}.cu"
+            failed.write_text(source.text)
+            binary = nvrtc.compile_cubin(source.text, source.symbol, options, str(failed))
+    else:
+        binary = nvrtc.compile_cubin(source.text, source.symbol, options, str(source_path))
+    with _stats.lock:
+        _stats.nvrtc_compiles += 1
+    meta = {
+        "symbol": source.symbol,
+        "spec": spec.to_dict(),
+        "launch": launch_metadata(spec),
+        "resources": binary.resources.__dict__,
+        "versions": {"fp8gen": __version__, **tc.identity()},
+        "compile_seconds": round(binary.seconds, 3),
+        "created": time.time(),
+        "ptxas_log": binary.log,
+    }
+    return binary, meta
+
+
+def build(spec: GemmSpec, *, cache: DiskCache | None = None, generated: Path | None = None) -> Artifact:
+    """Compile `spec` (or fetch it from the in-process or disk cache)."""
+    cache = cache or DiskCache(env.cache_dir())
+    memo_key = (spec, str(cache.root))
+    with _memory_lock:
+        if memo_key in _memory and generated is None:
+            return _memory[memo_key]
+    source = render(spec)
+    source_path = None
+    if generated is not None or env.keep_generated():
+        source_path = write_generated(source, generated or env.generated_dir())
+    tc = toolchain()
+    key = cache_key(source, tc)
+    artifact = _load(spec, key, cache) or _build_locked(spec, source, key, tc, cache, source_path)
+    with _memory_lock:
+        _memory[memo_key] = artifact
+    return artifact
+
+
+def _load(spec: GemmSpec, key: str, cache: DiskCache) -> Artifact | None:
+    entry = cache.load(key, spec.name)
+    if entry is None:
+        return None
+    return Artifact(spec=spec, key=key, cubin=entry.cubin, meta=entry.meta, path=entry.path)
+
+
+def _build_locked(spec, source, key, tc, cache: DiskCache, source_path) -> Artifact:
+    try:
+        with cache.lock(key, spec.name):
+            found = _load(spec, key, cache)
+            if found is not None:
+                return found
+            binary, meta = _compile(spec, source, tc, source_path)
+            entry = cache.publish(key, spec.name, binary.cubin, meta, source.text)
+            return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=entry.meta, path=entry.path,
+                            compile_seconds=binary.seconds)
+    except PermissionError as exc:
+        warnings.warn(f"fp8gen: cache directory {cache.root} is not writable ({exc}); keeping kernels in memory only",
+                      stacklevel=3)
+        binary, meta = _compile(spec, source, tc, source_path)
+        return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=dict(meta, key=key), compile_seconds=binary.seconds)
+
+
+def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> tuple[str, float | None]:
+    artifact = build(spec, cache=DiskCache(Path(cache_root)), generated=Path(generated) if generated else None)
+    return artifact.key, artifact.compile_seconds
+
+
+def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None = None,
+               generated: Path | None = None, on_done=None) -> list[Artifact]:
+    """Build several specs, `jobs` NVRTC compiles at a time (in processes: NVRTC holds the GIL).
+
+    `on_done(artifact)` is called as each one finishes.
+    """
+    cache = cache or DiskCache(env.cache_dir())
+    if jobs <= 1 or len(specs) <= 1:
+        results = []
+        for spec in specs:
+            results.append(build(spec, cache=cache, generated=generated))
+            if on_done:
+                on_done(results[-1])
+        return results
+    import concurrent.futures as cf
+    import multiprocessing
+
+    seconds: dict[GemmSpec, float | None] = {}
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_build_in_worker, s, str(cache.root), str(generated) if generated else None): s
+                   for s in specs}
+        for future in cf.as_completed(futures):
+            spec = futures[future]
+            _, seconds[spec] = future.result()
+            if on_done:
+                on_done(_with_seconds(build(spec, cache=cache), seconds[spec]))
+    return [_with_seconds(build(s, cache=cache), seconds[s]) for s in specs]
+
+
+def _with_seconds(artifact: Artifact, seconds: float | None) -> Artifact:
+    if seconds is None or artifact.compile_seconds is not None:
+        return artifact
+    return Artifact(spec=artifact.spec, key=artifact.key, cubin=artifact.cubin, meta=artifact.meta,
+                    path=artifact.path, compile_seconds=seconds)

@@ -1,0 +1,96 @@
+"""Content-addressed on-disk store of compiled kernels. Knows nothing of NVRTC.
+
+An entry is a directory `<name>.<key prefix>/` holding `kernel.cubin`,
+`kernel.cu` and `meta.json` (which records the cubin's sha256). Entries are
+built in a temp directory beside the final one and published with one rename,
+so a reader sees a complete entry or none. A per-entry file lock only saves
+duplicate compiles; correctness comes from the rename and the checksum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .fsutil import atomic_write
+
+CUBIN_FILE = "kernel.cubin"
+SOURCE_FILE = "kernel.cu"
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class CachedEntry:
+    cubin: bytes
+    meta: dict
+    path: Path
+
+
+class DiskCache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def entry_dir(self, key: str, name: str) -> Path:
+        return self.root / f"{name}.{key[:24]}"
+
+    def _ensure_root(self) -> None:
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def load(self, key: str, name: str) -> CachedEntry | None:
+        """The entry for `key`, or None if absent. A corrupt entry is removed with a warning."""
+        path = self.entry_dir(key, name)
+        if not path.is_dir():
+            return None
+        try:
+            meta = json.loads((path / META_FILE).read_text())
+            cubin = (path / CUBIN_FILE).read_bytes()
+        except (OSError, ValueError) as exc:
+            return self._discard(path, f"unreadable ({exc})")
+        if meta.get("key") != key:
+            return self._discard(path, "its metadata names another key")
+        if hashlib.sha256(cubin).hexdigest() != meta.get("cubin_sha256"):
+            return self._discard(path, "the cubin does not match its recorded sha256")
+        return CachedEntry(cubin=cubin, meta=meta, path=path)
+
+    def _discard(self, path: Path, why: str) -> None:
+        warnings.warn(f"fp8gen: ignoring corrupt cache entry {path}: {why}; it will be rebuilt", stacklevel=3)
+        shutil.rmtree(path, ignore_errors=True)
+        return None
+
+    def publish(self, key: str, name: str, cubin: bytes, meta: dict, source: str) -> CachedEntry:
+        """Store an entry atomically. If another process published it first, theirs is kept."""
+        self._ensure_root()
+        final = self.entry_dir(key, name)
+        meta = dict(meta, key=key, cubin_sha256=hashlib.sha256(cubin).hexdigest())
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".tmp-{name}."))
+        try:
+            atomic_write(tmp / CUBIN_FILE, cubin)
+            atomic_write(tmp / SOURCE_FILE, source)
+            atomic_write(tmp / META_FILE, json.dumps(meta, indent=2, sort_keys=True))
+            os.rename(tmp, final)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not final.is_dir():
+                raise
+        return CachedEntry(cubin=cubin, meta=meta, path=final)
+
+    @contextlib.contextmanager
+    def lock(self, key: str, name: str) -> Iterator[None]:
+        """Exclusive advisory lock for building one entry (released by the OS if the holder dies)."""
+        self._ensure_root()
+        lock_path = self.root / f".{name}.{key[:24]}.lock"
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

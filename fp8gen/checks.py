@@ -1,0 +1,107 @@
+"""Argument checks for kernel calls: each failure names the argument, its value and what is required."""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import InputError
+from .spec import ceil_div
+
+FP8_DTYPES = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
+OUT_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+FORMAT_OF_DTYPE = {v: k for k, v in FP8_DTYPES.items()}
+OUT_OF_DTYPE = {v: k for k, v in OUT_DTYPES.items()}
+TMA_ALIGNMENT = 16
+
+
+def require_tensor(name: str, value) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise InputError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    return value
+
+
+def check_operand(name: str, t, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """An FP8 (rows, K) operand read by TMA: CUDA, K-contiguous, 16-byte aligned rows and base."""
+    t = require_tensor(name, t)
+    if t.dim() != 2:
+        raise InputError(f"{name} must be 2-D (rows, K), got shape {tuple(t.shape)}")
+    if t.dtype not in FORMAT_OF_DTYPE:
+        raise InputError(f"{name} has dtype {t.dtype}; expected torch.float8_e4m3fn or torch.float8_e5m2")
+    if dtype is not None and t.dtype != dtype:
+        raise InputError(f"{name} has dtype {t.dtype} but the kernel was built for {dtype}")
+    rows, k = t.shape
+    if k == 0:
+        raise InputError(f"{name} has K = 0; K must be a positive multiple of 16")
+    if k % 16:
+        raise InputError(f"{name} has K = {k}; K must be a multiple of 16 (TMA needs 16-byte row strides)")
+    if not t.is_cuda:
+        raise InputError(f"{name} is on {t.device}; fp8gen kernels need CUDA tensors")
+    if rows > 1 and t.stride(1) != 1:
+        raise InputError(f"{name} must be contiguous along K (stride(1) == 1), got strides {t.stride()}")
+    if rows > 1 and (t.stride(0) < k or t.stride(0) % TMA_ALIGNMENT):
+        raise InputError(f"{name} row stride {t.stride(0)} must be >= K = {k} and a multiple of 16 bytes")
+    if t.data_ptr() % TMA_ALIGNMENT:
+        raise InputError(f"{name} data pointer must be 16-byte aligned (got address % 16 = {t.data_ptr() % 16})")
+    return t
+
+
+def check_same_device(**tensors: torch.Tensor) -> torch.device:
+    devices = {name: t.device for name, t in tensors.items()}
+    first = next(iter(devices.values()))
+    for name, device in devices.items():
+        if device != first:
+            listing = ", ".join(f"{n} on {d}" for n, d in devices.items())
+            raise InputError(f"all tensors must be on one device; got {listing}")
+    return first
+
+
+def check_scale(name: str, s, expected_shape: tuple[int, ...], recipe: str) -> torch.Tensor:
+    s = require_tensor(name, s)
+    if s.dtype != torch.float32:
+        raise InputError(f"{name} has dtype {s.dtype}; the {recipe} recipe takes torch.float32 scales")
+    if not s.is_cuda:
+        raise InputError(f"{name} is on {s.device}; scales must be CUDA tensors (read by the kernel, no host sync)")
+    if s.numel() != _numel(expected_shape):
+        raise InputError(f"{name} has shape {tuple(s.shape)} but the {recipe} recipe needs {expected_shape}")
+    return s
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def infer_recipe(name: str, scale, rows: int, k: int, operand: str) -> str:
+    """The scaling recipe a scale tensor's shape implies (see fp8gen.gemm's docstring for the table)."""
+    scale = require_tensor(name, scale)
+    shape = tuple(scale.shape)
+    k_groups = ceil_div(k, 128)
+    if scale.numel() == 1 and len(shape) <= 2:
+        return "tensor"
+    if shape in ((rows,), (rows, 1)):
+        return "row"
+    if shape == (rows, k_groups):
+        return "group"
+    if operand == "b" and shape == (ceil_div(rows, 128), k_groups):
+        return "block"
+    allowed = [f"() or (1,) per-tensor", f"({rows},) or ({rows}, 1) per-row", f"({rows}, {k_groups}) 1x128 groups"]
+    if operand == "b":
+        allowed.append(f"({ceil_div(rows, 128)}, {k_groups}) 128x128 blocks")
+    raise InputError(f"{name} has shape {shape}, which matches no scaling recipe; expected one of: {'; '.join(allowed)}")
+
+
+def check_out(out, m: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    out = require_tensor("out", out)
+    if tuple(out.shape) != (m, n):
+        raise InputError(f"out has shape {tuple(out.shape)}; expected ({m}, {n})")
+    if out.dtype != dtype:
+        raise InputError(f"out has dtype {out.dtype}; the kernel writes {dtype}")
+    if out.device != device:
+        raise InputError(f"out is on {out.device}; expected {device}")
+    if m > 1 and n > 1 and (out.stride(1) != 1 or out.stride(0) < n):
+        raise InputError(f"out must be row-major with stride(1) == 1 and stride(0) >= N, got strides {out.stride()}")
+    if out.data_ptr() % out.element_size():
+        raise InputError("out data pointer is not aligned to its element size")
+    return out

@@ -1,0 +1,72 @@
+"""The `fp8gen` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import env
+from .build import Artifact, build_many
+from .cache import DiskCache
+from .errors import Fp8genError
+from .specfile import load_specs
+from .version import __version__
+
+TABLE_COLUMNS = ("name", "key", "compile_s", "cubin_bytes", "registers", "smem_bytes", "spills")
+
+
+def _row(artifact: Artifact) -> tuple[str, ...]:
+    res = artifact.meta.get("resources", {})
+    spills = (res.get("spill_stores") or 0) + (res.get("spill_loads") or 0)
+    seconds = "cached" if artifact.compile_seconds is None else f"{artifact.compile_seconds:.1f}"
+    return (artifact.spec.name, artifact.key[:12], seconds, str(len(artifact.cubin)),
+            str(res.get("registers", "?")), str(artifact.meta["launch"]["smem_bytes"]), str(spills))
+
+
+def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = TABLE_COLUMNS) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_build(args) -> int:
+    specs = load_specs(args.spec)
+    out_dir = Path(args.output) if args.output else env.generated_dir()
+    cache = DiskCache(env.cache_dir())
+    done = [0]
+
+    def progress(artifact: Artifact) -> None:
+        done[0] += 1
+        print(f"[{done[0]}/{len(specs)}] {artifact.spec.name}", file=sys.stderr, flush=True)
+
+    artifacts = build_many(specs, jobs=args.jobs, cache=cache, generated=out_dir, on_done=progress)
+    print(format_table([_row(a) for a in artifacts]))
+    print(f"\nsources in {out_dir}/, cubins in {cache.root}/")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fp8gen", description="FP8 GEMM kernel generator for Hopper (sm_90a).")
+    parser.add_argument("--version", action="version", version=f"fp8gen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="render and compile every kernel of a TOML spec file")
+    p.add_argument("spec", help="spec file (TOML)")
+    p.add_argument("-o", "--output", help="directory for the rendered sources (default: ./generated)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="parallel NVRTC compiles (default 1)")
+    p.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (Fp8genError, NotImplementedError) as exc:
+        print(f"fp8gen: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Every FP8GEN_* environment variable is read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """FP8GEN_CACHE_DIR, else $XDG_CACHE_HOME/fp8gen, else ~/.cache/fp8gen."""
+    explicit = os.environ.get("FP8GEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fp8gen"
+
+
+def cutlass_include() -> str | None:
+    """FP8GEN_CUTLASS_INCLUDE: directory holding cute/ and cutlass/ (overrides the nvidia-cutlass wheel)."""
+    return os.environ.get("FP8GEN_CUTLASS_INCLUDE") or None
+
+
+def cuda_include() -> str | None:
+    """FP8GEN_CUDA_INCLUDE: directory holding cuda_fp16.h and friends (overrides the CUDA wheels)."""
+    return os.environ.get("FP8GEN_CUDA_INCLUDE") or None
+
+
+def cccl_include() -> str | None:
+    """FP8GEN_CCCL_INCLUDE: directory holding cccl/cuda/std/ (overrides the nvidia-cuda-cccl wheel)."""
+    return os.environ.get("FP8GEN_CCCL_INCLUDE") or None
+
+
+def cuda_home() -> str | None:
+    """CUDA_HOME or CUDA_PATH: the last place headers are looked for."""
+    return os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH") or None
+
+
+def keep_generated() -> bool:
+    """FP8GEN_KEEP_GENERATED=1 writes every rendered source to the generated/ directory."""
+    return os.environ.get("FP8GEN_KEEP_GENERATED", "") not in ("", "0")
+
+
+def generated_dir() -> Path:
+    """FP8GEN_GENERATED_DIR, else ./generated."""
+    return Path(os.environ.get("FP8GEN_GENERATED_DIR") or "generated")

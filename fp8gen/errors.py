@@ -1,0 +1,49 @@
+"""Exception hierarchy. Every error fp8gen raises on purpose derives from Fp8genError."""
+
+from __future__ import annotations
+
+
+class Fp8genError(Exception):
+    """Base class of all fp8gen errors."""
+
+
+class SpecError(Fp8genError, ValueError):
+    """A kernel spec field is invalid: names the field, the value and what is allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field}={value!r} is invalid: {allowed}")
+
+
+class OutOfResources(SpecError):
+    """A spec needs more of a hardware resource (shared memory, registers) than exists."""
+
+    def __init__(self, field: str, value: object, resource: str, required: int, limit: int, hint: str):
+        self.required = required
+        self.limit = limit
+        super().__init__(field, value, f"needs {required} {resource}, limit is {limit}; {hint}")
+
+
+class InputError(Fp8genError, ValueError):
+    """A tensor or argument passed to a kernel call is invalid; the message names it."""
+
+
+class CompilationError(Fp8genError, RuntimeError):
+    """NVRTC rejected a rendered kernel. Carries the compiler log and the source path."""
+
+    def __init__(self, symbol: str, log: str, source_path: str | None):
+        self.symbol = symbol
+        self.log = log
+        self.source_path = source_path
+        where = f" (source: {source_path})" if source_path else ""
+        super().__init__(f"NVRTC failed to compile {symbol}{where}:\n{log}")
+
+
+class ToolchainError(Fp8genError, RuntimeError):
+    """A header directory or library fp8gen needs was not found."""
+
+
+class CudaError(Fp8genError, RuntimeError):
+    """A CUDA driver call failed."""

@@ -1,0 +1,95 @@
+"""Compile rendered CUDA C++ to an sm_90a cubin with NVRTC. Knows nothing of the cache."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from .errors import CompilationError, ToolchainError
+from .toolchain import ARCH
+
+BASE_OPTIONS: tuple[str, ...] = (
+    "-std=c++17",
+    f"--gpu-architecture={ARCH}",
+    "-default-device",
+    "-DNDEBUG",
+    "--ptxas-options=-v",
+)
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    """What ptxas reported for the kernel (parsed from the NVRTC log)."""
+
+    registers: int | None = None
+    spill_stores: int | None = None
+    spill_loads: int | None = None
+    stack_frame: int | None = None
+
+    @classmethod
+    def from_log(cls, log: str) -> "ResourceUsage":
+        def grab(pattern: str) -> int | None:
+            m = re.search(pattern, log)
+            return int(m.group(1)) if m else None
+
+        return cls(
+            registers=grab(r"Used (\d+) registers"),
+            spill_stores=grab(r"(\d+) bytes spill stores"),
+            spill_loads=grab(r"(\d+) bytes spill loads"),
+            stack_frame=grab(r"(\d+) bytes stack frame"),
+        )
+
+
+@dataclass(frozen=True)
+class CompiledBinary:
+    cubin: bytes
+    symbol: str
+    log: str
+    seconds: float
+    resources: ResourceUsage = field(default_factory=ResourceUsage)
+
+
+def compile_options(include_dirs: tuple[str, ...]) -> list[str]:
+    return list(BASE_OPTIONS) + [f"-I{d}" for d in include_dirs]
+
+
+def _check(result, what: str) -> None:
+    from cuda.bindings import nvrtc
+
+    if result != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+        raise ToolchainError(f"{what} failed: {result}")
+
+
+def _program_log(nvrtc, prog) -> str:
+    err, size = nvrtc.nvrtcGetProgramLogSize(prog)
+    _check(err, "nvrtcGetProgramLogSize")
+    buf = b" " * size
+    (err,) = nvrtc.nvrtcGetProgramLog(prog, buf)
+    _check(err, "nvrtcGetProgramLog")
+    return buf.rstrip(b"\x00").decode(errors="replace")
+
+
+def compile_cubin(source: str, symbol: str, options: list[str], source_path: str | None = None) -> CompiledBinary:
+    """Compile `source` (which defines extern "C" `symbol`) to a cubin; raises CompilationError with the log."""
+    from cuda.bindings import nvrtc
+
+    start = time.perf_counter()
+    err, prog = nvrtc.nvrtcCreateProgram(source.encode(), f"{symbol}.cu".encode(), 0, [], [])
+    _check(err, "nvrtcCreateProgram")
+    try:
+        (result,) = nvrtc.nvrtcCompileProgram(prog, len(options), [o.encode() for o in options])
+        log = _program_log(nvrtc, prog)
+        if result != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            raise CompilationError(symbol, log, source_path)
+        err, size = nvrtc.nvrtcGetCUBINSize(prog)
+        _check(err, "nvrtcGetCUBINSize")
+        cubin = b" " * size
+        (err,) = nvrtc.nvrtcGetCUBIN(prog, cubin)
+        _check(err, "nvrtcGetCUBIN")
+    finally:
+        nvrtc.nvrtcDestroyProgram(prog)
+    return CompiledBinary(
+        cubin=cubin, symbol=symbol, log=log, seconds=time.perf_counter() - start,
+        resources=ResourceUsage.from_log(log),
+    )

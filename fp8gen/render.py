@@ -1,0 +1,125 @@
+"""Spec -> CUDA C++ source, through the jinja2 templates under templates/.
+
+Python only fills in parameters; the kernel logic lives in templates/include/fp8gen/*.cuh.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from .fsutil import atomic_write
+from .spec import GemmSpec
+from .version import __version__
+
+ELEMENT_TYPES = {"e4m3": "cutlass::float_e4m3_t", "e5m2": "cutlass::float_e5m2_t"}
+OUTPUT_TYPES = {"bf16": "__nv_bfloat16", "f16": "__half", "f32": "float"}
+ACCUMULATION_ENUM = {"promoted": "Promoted", "fast": "Fast"}
+SCALES_STRUCTS = {("tensor", "tensor"): "PerTensorScales"}
+GEMM_TEMPLATE = "gemm_sm90.cu.j2"
+PRODUCER_REGISTERS = 40
+CONSUMER_REGISTERS = {1: 240, 2: 232}
+
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def template_dir() -> Path:
+    """templates/ inside an installed package, else beside the package in a source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / GEMM_TEMPLATE).is_file():
+            return candidate
+    raise FileNotFoundError(f"fp8gen templates not found next to {package}")
+
+
+def include_dir() -> Path:
+    return template_dir() / "include"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedSource:
+    text: str
+    symbol: str
+    template: str
+    # (path relative to templates/, sha256 of its contents) for the template and every project header it pulls in
+    dependencies: tuple[tuple[str, str], ...]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def project_dependencies(template_name: str) -> tuple[tuple[str, str], ...]:
+    """The template and every project header it includes, recursively, with content hashes."""
+    root = template_dir()
+    seen: dict[str, str] = {}
+    pending = [root / template_name]
+    while pending:
+        path = pending.pop()
+        rel = path.relative_to(root).as_posix()
+        if rel in seen:
+            continue
+        seen[rel] = _sha256(path)
+        for name in _INCLUDE.findall(path.read_text()):
+            header = root / "include" / name
+            if header.is_file():
+                pending.append(header)
+    return tuple(sorted(seen.items()))
+
+
+def kernel_parameters(spec: GemmSpec) -> dict:
+    """Template parameters of a spec. Raises NotImplementedError for recipes without a kernel."""
+    if spec.recipe not in SCALES_STRUCTS:
+        raise NotImplementedError(
+            f"scaling recipe {spec.scale_a.label()} (A) x {spec.scale_b.label()} (B) has no kernel yet; "
+            f"implemented: {', '.join(f'{a} x {b}' for a, b in SCALES_STRUCTS)}"
+        )
+    bm, bn, bk = spec.tile
+    return {
+        "fp8gen_version": __version__,
+        "spec_summary": spec.summary(),
+        "symbol": spec.symbol,
+        "element_a": ELEMENT_TYPES[spec.a],
+        "element_b": ELEMENT_TYPES[spec.b],
+        "element_d": OUTPUT_TYPES[spec.out],
+        "block_m": bm,
+        "block_n": bn,
+        "block_k": bk,
+        "stages": spec.stages,
+        "consumer_warpgroups": spec.consumer_warpgroups,
+        "accumulation": ACCUMULATION_ENUM[spec.accumulation],
+        "promotion_interval": spec.promotion_interval,
+        "group_m": spec.raster_group,
+        "producer_registers": PRODUCER_REGISTERS,
+        "consumer_registers": CONSUMER_REGISTERS[spec.consumer_warpgroups],
+        "scales_struct": SCALES_STRUCTS[spec.recipe],
+    }
+
+
+def render(spec: GemmSpec) -> RenderedSource:
+    text = _environment().get_template(GEMM_TEMPLATE).render(**kernel_parameters(spec))
+    return RenderedSource(text=text, symbol=spec.symbol, template=GEMM_TEMPLATE,
+                          dependencies=project_dependencies(GEMM_TEMPLATE))
+
+
+def write_generated(source: RenderedSource, directory: Path) -> Path:
+    """Write a rendered source to directory/<symbol>.cu (atomically) and return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{source.symbol}.cu"
+    atomic_write(path, source.text)
+    return path

@@ -1,0 +1,266 @@
+"""The DSL: a frozen, hashable description of one FP8 GEMM kernel, validated at construction.
+
+Nothing here knows about C++; `render` turns a spec into source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Union
+
+from .errors import OutOfResources, SpecError
+
+FORMATS = ("e4m3", "e5m2")
+OUT_DTYPES = ("bf16", "f16", "f32")
+ACCUMULATORS = ("f32",)
+ACCUMULATIONS = ("promoted", "fast")
+SCHEDULES = ("cooperative",)
+SCALE_KINDS = ("tensor", "row", "group", "block")
+SCALE_DTYPES = ("f32", "ue8m0")
+BLOCK_M_CHOICES = (64, 128, 256)
+BLOCK_K_CHOICES = (64, 128)
+PROMOTION_INTERVALS = (32, 64, 128)
+CLUSTER_CHOICES = ((1, 1),)
+
+# sm_90: 227 KiB of shared memory per block once the dynamic limit is raised.
+SMEM_LIMIT_BYTES = 232448
+# Room kept for alignment of the operand ring (1 KiB) and the stage barriers.
+SMEM_RESERVED_BYTES = 1024 + 256
+MAX_AUTO_STAGES = 8
+# Consumer warpgroups run with 232 registers; keep this many for fragments.
+ACCUMULATOR_REGISTER_LIMIT = 192
+
+_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _choose(field_name: str, value: object, allowed: tuple) -> None:
+    if value not in allowed:
+        raise SpecError(field_name, value, f"allowed values are {', '.join(map(repr, allowed))}")
+
+
+def _positive_int(field_name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise SpecError(field_name, value, "must be a positive integer")
+
+
+@dataclass(frozen=True)
+class ScaleRecipe:
+    """How one operand is scaled.
+
+    kind: "tensor" (one scale), "row" (one per row of the operand: M for A, N for B),
+    "group" (1 x group_size along K per row), "block" (group_size x group_size, B only).
+    dtype: "f32", or "ue8m0" (power-of-two scales, group and block recipes only).
+    """
+
+    kind: str = "tensor"
+    group_size: int = 128
+    dtype: str = "f32"
+
+    def __post_init__(self):
+        _choose("scale.kind", self.kind, SCALE_KINDS)
+        _positive_int("scale.group_size", self.group_size)
+        _choose("scale.dtype", self.dtype, SCALE_DTYPES)
+        if self.dtype == "ue8m0" and self.kind not in ("group", "block"):
+            raise SpecError("scale.dtype", self.dtype, f"ue8m0 scales exist for group and block recipes, not {self.kind!r}")
+
+    @classmethod
+    def parse(cls, value: Union[str, dict, "ScaleRecipe"]) -> "ScaleRecipe":
+        if isinstance(value, ScaleRecipe):
+            return value
+        if isinstance(value, str):
+            return cls(kind=value)
+        if isinstance(value, dict):
+            unknown = set(value) - {"kind", "group_size", "dtype"}
+            if unknown:
+                raise SpecError("scale", value, f"unknown keys {sorted(unknown)}; allowed: kind, group_size, dtype")
+            return cls(**value)
+        raise SpecError("scale", value, "give a recipe name or a table {kind, group_size, dtype}")
+
+    def label(self) -> str:
+        if self.kind in ("tensor", "row"):
+            return self.kind
+        shape = f"1x{self.group_size}" if self.kind == "group" else f"{self.group_size}x{self.group_size}"
+        return shape + ("_ue8m0" if self.dtype == "ue8m0" else "")
+
+
+# Recipe pairs with a kernel today; others can be described but not compiled.
+IMPLEMENTED_RECIPES = {("tensor", "tensor")}
+
+
+@dataclass(frozen=True)
+class GemmSpec:
+    """One FP8 GEMM kernel: D(M, N) = (A * scale_a) @ (B * scale_b)^T, A (M, K) and B (N, K) K-major."""
+
+    a: str = "e4m3"
+    b: str = "e4m3"
+    out: str = "bf16"
+    accumulator: str = "f32"
+    accumulation: str = "promoted"
+    promotion_interval: Union[int, str] = "auto"
+    scale_a: ScaleRecipe = field(default_factory=ScaleRecipe)
+    scale_b: ScaleRecipe = field(default_factory=ScaleRecipe)
+    tile: tuple[int, int, int] = (128, 128, 128)
+    cluster: tuple[int, int] = (1, 1)
+    stages: Union[int, str] = "auto"
+    schedule: str = "cooperative"
+    raster_group: int = 8
+    epilogue: tuple[str, ...] = ()
+    name: str = ""
+
+    def __post_init__(self):
+        _choose("a", self.a, FORMATS)
+        _choose("b", self.b, FORMATS)
+        _choose("out", self.out, OUT_DTYPES)
+        _choose("accumulator", self.accumulator, ACCUMULATORS)
+        _choose("accumulation", self.accumulation, ACCUMULATIONS)
+        _choose("schedule", self.schedule, SCHEDULES)
+        object.__setattr__(self, "scale_a", ScaleRecipe.parse(self.scale_a))
+        object.__setattr__(self, "scale_b", ScaleRecipe.parse(self.scale_b))
+        object.__setattr__(self, "tile", self._validated_tile(self.tile))
+        object.__setattr__(self, "promotion_interval", self._resolved_promotion_interval())
+        self._validate_recipes()
+        self._validate_promotion()
+        object.__setattr__(self, "cluster", tuple(self.cluster) if isinstance(self.cluster, list) else self.cluster)
+        _choose("cluster", self.cluster, CLUSTER_CHOICES)
+        _positive_int("raster_group", self.raster_group)
+        object.__setattr__(self, "epilogue", tuple(self.epilogue))
+        if self.epilogue:
+            raise SpecError("epilogue", self.epilogue, "epilogue ops are not available yet; use an empty chain")
+        self._validate_registers()
+        object.__setattr__(self, "stages", self._resolved_stages())
+        if not self.name:
+            object.__setattr__(self, "name", self.default_name())
+        if not isinstance(self.name, str) or not _NAME_PATTERN.fullmatch(self.name):
+            raise SpecError("name", self.name, "must match [A-Za-z_][A-Za-z0-9_]{0,127}")
+
+    def _validate_recipes(self) -> None:
+        if self.scale_a.kind == "block":
+            raise SpecError("scale_a", self.scale_a.kind, "A takes tensor, row or group (1xG) scales; block scales are for B")
+        for side, recipe in (("scale_a", self.scale_a), ("scale_b", self.scale_b)):
+            if recipe.kind in ("group", "block") and self.tile[2] % recipe.group_size != 0:
+                raise SpecError(f"{side}.group_size", recipe.group_size, f"must divide the K tile {self.tile[2]}")
+
+    def _resolved_promotion_interval(self) -> int:
+        """K elements summed inside the tensor core before promotion to fp32 registers.
+
+        "auto": 128 for 16-bit outputs (their rounding dwarfs the wgmma accumulation error) and
+        32 for f32 output, where the accumulation error is what the user sees.
+        """
+        value = self.promotion_interval
+        if value == "auto":
+            return min(32 if self.out == "f32" else 128, self.tile[2])
+        if value not in PROMOTION_INTERVALS:
+            raise SpecError("promotion_interval", value, f"allowed values are 'auto', {', '.join(map(str, PROMOTION_INTERVALS))}")
+        return value
+
+    @staticmethod
+    def _validated_tile(tile) -> tuple[int, int, int]:
+        if not isinstance(tile, (tuple, list)) or len(tile) != 3 or not all(
+                isinstance(t, int) and not isinstance(t, bool) for t in tile):
+            raise SpecError("tile", tile, "must be three integers (BM, BN, BK)")
+        bm, bn, bk = tile
+        if bm not in BLOCK_M_CHOICES:
+            raise SpecError("tile", tuple(tile), f"BM (tile[0]) must be one of {', '.join(map(str, BLOCK_M_CHOICES))}")
+        if bn % 16 or not 16 <= bn <= 256:
+            raise SpecError("tile", tuple(tile), "BN (tile[1]) must be a multiple of 16 from 16 to 256")
+        if bk not in BLOCK_K_CHOICES:
+            raise SpecError("tile", tuple(tile), f"BK (tile[2]) must be one of {', '.join(map(str, BLOCK_K_CHOICES))}")
+        return (bm, bn, bk)
+
+    def _validate_promotion(self) -> None:
+        if self.accumulation == "promoted" and self.tile[2] % self.promotion_interval:
+            raise SpecError("promotion_interval", self.promotion_interval, f"must divide the K tile {self.tile[2]}")
+
+    @property
+    def consumer_warpgroups(self) -> int:
+        return 1 if self.tile[0] == 64 else 2
+
+    @property
+    def stage_bytes(self) -> int:
+        bm, bn, bk = self.tile
+        return (bm + bn) * bk  # one byte per fp8 element
+
+    def accumulator_registers(self) -> int:
+        """fp32 accumulator registers each consumer thread holds.
+
+        Promotion keeps the running sum plus two alternating partial sums, so it needs three fragments.
+        """
+        bm, bn, _ = self.tile
+        per_thread = bm * bn // (128 * self.consumer_warpgroups)
+        return per_thread * (3 if self.accumulation == "promoted" else 1)
+
+    def _validate_registers(self) -> None:
+        needed = self.accumulator_registers()
+        if needed > ACCUMULATOR_REGISTER_LIMIT:
+            raise OutOfResources("tile", self.tile, "accumulator registers per thread", needed,
+                                 ACCUMULATOR_REGISTER_LIMIT,
+                                 "use a smaller BM*BN or accumulation='fast'")
+
+    def smem_bytes(self, stages: int) -> int:
+        return stages * self.stage_bytes + SMEM_RESERVED_BYTES
+
+    def _resolved_stages(self) -> int:
+        if self.stages == "auto":
+            fit = (SMEM_LIMIT_BYTES - SMEM_RESERVED_BYTES) // self.stage_bytes
+            if fit < 2:
+                raise OutOfResources("tile", self.tile, "bytes of shared memory for 2 stages",
+                                     self.smem_bytes(2), SMEM_LIMIT_BYTES, "use a smaller tile")
+            return min(fit, MAX_AUTO_STAGES)
+        if not isinstance(self.stages, int) or isinstance(self.stages, bool) or self.stages < 2:
+            raise SpecError("stages", self.stages, "must be an integer >= 2 or 'auto'")
+        if self.smem_bytes(self.stages) > SMEM_LIMIT_BYTES:
+            raise OutOfResources("stages", self.stages, "bytes of shared memory", self.smem_bytes(self.stages),
+                                 SMEM_LIMIT_BYTES, f"at most {(SMEM_LIMIT_BYTES - SMEM_RESERVED_BYTES) // self.stage_bytes} stages fit this tile")
+        return self.stages
+
+    @property
+    def recipe(self) -> tuple[str, str]:
+        return (self.scale_a.kind, self.scale_b.kind)
+
+    @property
+    def implemented(self) -> bool:
+        return self.recipe in IMPLEMENTED_RECIPES
+
+    @property
+    def symbol(self) -> str:
+        return f"fp8gen_{self.name}"
+
+    def default_name(self) -> str:
+        bm, bn, bk = self.tile
+        return (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
+                f"_{bm}x{bn}x{bk}_s{self.stages}_{self.accumulation_label()}")
+
+    def accumulation_label(self) -> str:
+        return f"promoted{self.promotion_interval}" if self.accumulation == "promoted" else "fast"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["tile"] = list(self.tile)
+        d["cluster"] = list(self.cluster)
+        d["epilogue"] = list(self.epilogue)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GemmSpec":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise SpecError("spec", sorted(unknown), f"unknown fields; allowed: {', '.join(sorted(known))}")
+        values = dict(data)
+        for key in ("tile", "cluster", "epilogue"):
+            if key in values and isinstance(values[key], list):
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    def summary(self) -> str:
+        bm, bn, bk = self.tile
+        return (f"{self.name}: A={self.a} B={self.b} out={self.out} scales={self.scale_a.label()}x{self.scale_b.label()} "
+                f"tile={bm}x{bn}x{bk} stages={self.stages} cluster={self.cluster[0]}x{self.cluster[1]} "
+                f"schedule={self.schedule} accumulation={self.accumulation_label()}")
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+

@@ -1,0 +1,57 @@
+"""TOML spec files: data only (parsed with tomllib, never evaluated).
+
+    [defaults]            # optional; fields every kernel inherits
+    out = "bf16"
+
+    [[kernel]]            # one table per kernel; fields as in fp8gen.GemmSpec
+    name = "prefill_bf16"
+    a = "e4m3"
+    b = "e4m3"
+    tile = [128, 128, 128]
+    stages = "auto"
+    scale_a = "tensor"    # or { kind = "group", group_size = 128, dtype = "f32" }
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .errors import SpecError
+from .spec import GemmSpec
+
+TOP_LEVEL_KEYS = {"defaults", "kernel"}
+
+
+def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError("spec file", origin, f"is not valid TOML: {exc}") from None
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise SpecError("spec file", origin, f"unknown top-level keys {sorted(unknown)}; allowed: defaults, kernel")
+    defaults = data.get("defaults", {})
+    kernels = data.get("kernel", [])
+    if not isinstance(defaults, dict) or not isinstance(kernels, list) or not kernels:
+        raise SpecError("spec file", origin, "needs one or more [[kernel]] tables (and optionally a [defaults] table)")
+    specs = []
+    for index, table in enumerate(kernels):
+        try:
+            specs.append(GemmSpec.from_dict({**defaults, **table}))
+        except SpecError as exc:
+            raise SpecError(f"{origin}: kernel[{index}].{exc.field}", exc.value, exc.allowed) from None
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SpecError("spec file", origin, f"kernel names must be unique; repeated: {duplicates}")
+    return specs
+
+
+def load_specs(path: str | Path) -> list[GemmSpec]:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError("spec file", str(path), f"cannot be read ({exc.strerror})") from None
+    return parse_specs(text, str(path))

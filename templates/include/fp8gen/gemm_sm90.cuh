@@ -1,0 +1,289 @@
+// Persistent, warp-specialized FP8 GEMM for sm_90a:
+//   D(M, N) = scale(m, n) * sum_k A(m, k) * B(n, k)
+// A is (M, K) and B is (N, K), both K-major (row-major A, "TN" GEMM).
+//
+// Warpgroup 0 is the producer: one thread issues TMA loads of A and B tiles
+// into a ring of shared-memory stages. Warpgroups 1..ConsumerWGs are
+// consumers: together they own a BM x BN output tile (each 1/ConsumerWGs of
+// its rows), issue FP8 wgmma on each stage and run the epilogue.
+#pragma once
+
+#include <cute/arch/copy_sm90_desc.hpp>
+#include <cute/arch/copy_sm90_tma.hpp>
+#include <cute/arch/mma_sm90.hpp>
+#include <cute/atom/mma_traits_sm90_gmma.hpp>
+#include <cute/tensor.hpp>
+#include <cutlass/arch/reg_reconfig.h>
+
+#include "fp8gen/epilogue.cuh"
+#include "fp8gen/pipeline.cuh"
+#include "fp8gen/tile_scheduler.cuh"
+
+namespace fp8gen {
+
+enum class Accumulation { Promoted, Fast };
+
+template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
+          int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ProducerRegs, int ConsumerRegs>
+struct GemmConfig {
+  using ElementA = ElementA_;
+  using ElementB = ElementB_;
+  using ElementD = ElementD_;
+  static constexpr int kBlockM = BlockM;
+  static constexpr int kBlockN = BlockN;
+  static constexpr int kBlockK = BlockK;
+  static constexpr int kStages = Stages_;
+  static constexpr int kConsumerWGs = ConsumerWGs;
+  static constexpr Accumulation kAccumulation = Accum_;
+  // wgmma k-steps (32 elements of K each) accumulated inside the tensor core before promotion.
+  static constexpr int kPromotionSteps = PromotionK / 32;
+  static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
+  static constexpr int kGroupM = GroupM;
+  static constexpr int kProducerRegs = ProducerRegs;
+  static constexpr int kConsumerRegs = ConsumerRegs;
+  static constexpr int kThreads = 128 * (1 + ConsumerWGs);
+
+  // BlockK bytes of fp8 per row: the TMA swizzle mode must be the same width
+  // (set on the host as CU_TENSOR_MAP_SWIZZLE_{64,128}B).
+  using SmemAtomA = cute::conditional_t<BlockK == 128, cute::GMMA::Layout_K_SW128_Atom<ElementA>,
+                                        cute::GMMA::Layout_K_SW64_Atom<ElementA>>;
+  using SmemAtomB = cute::conditional_t<BlockK == 128, cute::GMMA::Layout_K_SW128_Atom<ElementB>,
+                                        cute::GMMA::Layout_K_SW64_Atom<ElementB>>;
+  using SmemLayoutA = decltype(cute::tile_to_shape(
+      SmemAtomA{}, cute::make_shape(cute::Int<BlockM>{}, cute::Int<BlockK>{}, cute::Int<Stages_>{})));
+  using SmemLayoutB = decltype(cute::tile_to_shape(
+      SmemAtomB{}, cute::make_shape(cute::Int<BlockN>{}, cute::Int<BlockK>{}, cute::Int<Stages_>{})));
+
+  using MmaAtom = decltype(cute::SM90::GMMA::ss_op_selector<
+                           ElementA, ElementB, float,
+                           cute::Shape<cute::Int<BlockM / ConsumerWGs>, cute::Int<BlockN>, cute::Int<BlockK>>>());
+  using TiledMma = decltype(cute::make_tiled_mma(
+      MmaAtom{}, cute::Layout<cute::Shape<cute::Int<ConsumerWGs>, cute::_1, cute::_1>>{}));
+
+  static constexpr int kStageBytesA = BlockM * BlockK * sizeof(ElementA);
+  static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
+  static constexpr int kStageBytes = kStageBytesA + kStageBytesB;
+};
+
+template <class Config>
+struct alignas(1024) SharedStorage {
+  alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
+  alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
+  StageBarriers<Config::kStages> barriers;
+};
+
+struct GemmProblem {
+  int M;
+  int N;
+  int K;
+  int ldd;
+};
+
+template <class Config>
+__device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
+                                        SharedStorage<Config>& smem, GemmProblem const& p) {
+  TileScheduler const sched(p.M, p.N, Config::kBlockM, Config::kBlockN, Config::kGroupM);
+  int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
+  uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
+  PipelineState st;
+  for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
+    TileCoord const t = sched.coord(tile);
+    for (int kb = 0; kb < k_blocks; ++kb) {
+      smem.barriers.producer_acquire(st, Config::kStageBytes);
+      uint64_t* full = smem.barriers.full_barrier(st);
+      int const k = kb * Config::kBlockK;
+      cute::SM90_TMA_LOAD_2D::copy(tma_a, full, cache_hint,
+                                   smem.a + st.stage * (Config::kBlockM * Config::kBlockK), k,
+                                   t.m_block * Config::kBlockM);
+      cute::SM90_TMA_LOAD_2D::copy(tma_b, full, cache_hint,
+                                   smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k,
+                                   t.n_block * Config::kBlockN);
+      st.template advance<Config::kStages>();
+    }
+  }
+}
+
+// Issues `Steps` wgmma k-steps of one stage, starting at k-step `first`, into
+// `frag`; the first one overwrites `frag` when `zero_init`.
+template <int Steps, class TiledMma, class FragA, class FragB, class FragC>
+__device__ __forceinline__ void mma_ksteps(TiledMma& tiled_mma, FragA const& tCrA, FragB const& tCrB, FragC& frag,
+                                           int stage, int first, bool zero_init) {
+  using namespace cute;
+  tiled_mma.accumulate_ = zero_init ? GMMA::ScaleOut::Zero : GMMA::ScaleOut::One;
+  CUTE_UNROLL
+  for (int k = 0; k < Steps; ++k) {
+    cute::gemm(tiled_mma, tCrA(_, _, first + k, stage), tCrB(_, _, first + k, stage), frag);
+    tiled_mma.accumulate_ = GMMA::ScaleOut::One;
+  }
+}
+
+// Promoted (two-level) accumulation over one tile's K loop. The K loop is cut
+// into batches of `kPromotionSteps` wgmma k-steps (32 elements of K each);
+// each batch's sum lands in a partial fragment that is then added into fp32
+// `accum`, which bounds the tensor core's internal accumulation to one batch.
+// Two partials alternate so batch j+1 runs while batch j is being added.
+template <class Config, class Frags, class Smem>
+__device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, PipelineState& st, int k_blocks,
+                                                  bool warp_leader) {
+  using namespace cute;
+  constexpr int kSteps = Config::kPromotionSteps;
+  constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
+  // Batches handled per unrolled chunk: a whole number of stages and an even
+  // count, so each batch's partial fragment and place in its stage are
+  // compile-time constants (ptxas serializes wgmma otherwise).
+  constexpr int kChunk = kBatchesPerStage % 2 == 0 ? kBatchesPerStage : 2 * kBatchesPerStage;
+  int const batches = k_blocks * kBatchesPerStage;
+  PipelineState release = st;
+  auto issue = [&](auto& partial, int in_stage) {
+    if (in_stage == 0) smem.barriers.consumer_wait(st);
+    warpgroup_fence_operand(partial);
+    warpgroup_arrive();
+    mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, partial, st.stage, in_stage * kSteps, true);
+    warpgroup_commit_batch();
+    if (in_stage == kBatchesPerStage - 1) st.template advance<Config::kStages>();
+  };
+  auto retire = [&](auto& partial, int in_stage) {
+    warpgroup_fence_operand(partial);
+    if (in_stage == kBatchesPerStage - 1) {
+      smem.barriers.consumer_release(release, warp_leader);
+      release.template advance<Config::kStages>();
+    }
+    CUTE_UNROLL
+    for (int i = 0; i < size(f.accum); ++i) f.accum(i) += partial(i);
+  };
+  clear(f.accum);
+  issue(f.partial0, 0);
+  // Batch i of a chunk is in flight in partial[i % 2] when pair(i) starts:
+  // pair(i) issues batches i + 1 and i + 2 and retires batches i and i + 1.
+  auto pair = [&](int i) {
+    issue(f.partial1, (i + 1) % kBatchesPerStage);
+    warpgroup_wait<1>();
+    retire(f.partial0, i % kBatchesPerStage);
+    issue(f.partial0, (i + 2) % kBatchesPerStage);
+    warpgroup_wait<1>();
+    retire(f.partial1, (i + 1) % kBatchesPerStage);
+  };
+  int j = 0;
+  for (; j + kChunk < batches; j += kChunk) {
+    CUTE_UNROLL
+    for (int i = 0; i < kChunk; i += 2) pair(i);
+  }
+  // The last chunk holds kChunk batches, or (one batch per stage) possibly
+  // just one. Every wait here is unconditional within its branch, which
+  // ptxas needs to keep the wgmma pipelined.
+  if (j + kChunk == batches) {
+    CUTE_UNROLL
+    for (int i = 0; i + 2 < kChunk; i += 2) pair(i);
+    issue(f.partial1, (kChunk - 1) % kBatchesPerStage);
+    warpgroup_wait<1>();
+    retire(f.partial0, (kChunk - 2) % kBatchesPerStage);
+    warpgroup_wait<0>();
+    retire(f.partial1, (kChunk - 1) % kBatchesPerStage);
+  } else {
+    warpgroup_wait<0>();
+    retire(f.partial0, 0);
+  }
+}
+
+// Fast accumulation: wgmma accumulates across all of K in `accum`; one stage's
+// batch stays in flight and each stage is released once its batch retired.
+template <class Config, class Frags, class Smem>
+__device__ __forceinline__ void mainloop_fast(Frags& f, Smem& smem, PipelineState& st, int k_blocks,
+                                              bool warp_leader) {
+  using namespace cute;
+  constexpr int kSteps = Config::kBlockK / 32;
+  PipelineState release = st;
+  warpgroup_fence_operand(f.accum);
+  for (int kb = 0; kb < k_blocks; ++kb) {
+    smem.barriers.consumer_wait(st);
+    warpgroup_arrive();
+    mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, f.accum, st.stage, 0, kb == 0);
+    warpgroup_commit_batch();
+    warpgroup_wait<1>();
+    if (kb > 0) {
+      smem.barriers.consumer_release(release, warp_leader);
+      release.template advance<Config::kStages>();
+    }
+    st.template advance<Config::kStages>();
+  }
+  warpgroup_wait<0>();
+  warpgroup_fence_operand(f.accum);
+  smem.barriers.consumer_release(release, warp_leader);
+}
+
+// A consumer thread's view of the MMA: shared-memory descriptors and fragments.
+template <class TiledMma, class FragA, class FragB, class Accum>
+struct ConsumerFragments {
+  TiledMma tiled_mma;
+  FragA tCrA;
+  FragB tCrB;
+  Accum accum;
+  Accum partial0;
+  Accum partial1;
+};
+
+template <class TiledMma, class FragA, class FragB, class Accum>
+__device__ __forceinline__ ConsumerFragments<TiledMma, FragA, FragB, Accum> make_consumer_fragments(
+    TiledMma const& tiled_mma, FragA const& tCrA, FragB const& tCrB, Accum const& accum) {
+  return {tiled_mma, tCrA, tCrB, accum, accum, accum};
+}
+
+template <class Config, class Scales>
+__device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales,
+                                        typename Config::ElementD* d, int consumer_thread) {
+  using namespace cute;
+  constexpr int BM = Config::kBlockM;
+  constexpr int BN = Config::kBlockN;
+  typename Config::TiledMma tiled_mma;
+  auto thr_mma = tiled_mma.get_thread_slice(consumer_thread);
+  Tensor sA = make_tensor(make_smem_ptr(smem.a), typename Config::SmemLayoutA{});
+  Tensor sB = make_tensor(make_smem_ptr(smem.b), typename Config::SmemLayoutB{});
+  auto f = make_consumer_fragments(tiled_mma, thr_mma.make_fragment_A(thr_mma.partition_A(sA)),
+                                   thr_mma.make_fragment_B(thr_mma.partition_B(sB)),
+                                   partition_fragment_C(tiled_mma, Shape<Int<BM>, Int<BN>>{}));
+  Tensor coords = thr_mma.partition_C(make_identity_tensor(Shape<Int<BM>, Int<BN>>{}));
+
+  bool const warp_leader = (consumer_thread % 32) == 0;
+  TileScheduler const sched(p.M, p.N, BM, BN, Config::kGroupM);
+  int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
+  PipelineState st;
+
+  for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
+    TileCoord const t = sched.coord(tile);
+    if constexpr (Config::kAccumulation == Accumulation::Promoted) {
+      mainloop_promoted<Config>(f, smem, st, k_blocks, warp_leader);
+    } else {
+      mainloop_fast<Config>(f, smem, st, k_blocks, warp_leader);
+    }
+    store_tile(f.accum, coords, scales, d, p.ldd, p.M, p.N, t.m_block * BM, t.n_block * BN);
+  }
+}
+
+template <class Config, class Scales>
+__device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
+                                            typename Config::ElementD* d, Scales const& scales,
+                                            GemmProblem const& p) {
+  extern __shared__ uint8_t raw_smem[];
+  // The 128B/64B TMA swizzle pattern is a function of the shared address,
+  // so the operand tiles must start on a 1024-byte boundary.
+  auto& smem = *reinterpret_cast<SharedStorage<Config>*>(
+      (reinterpret_cast<uintptr_t>(raw_smem) + 1023) & ~uintptr_t(1023));
+
+  int const warpgroup = threadIdx.x / 128;
+  if (threadIdx.x == 0) {
+    cute::prefetch_tma_descriptor(tma_a);
+    cute::prefetch_tma_descriptor(tma_b);
+    smem.barriers.init(Config::kConsumerWGs * 4);
+  }
+  __syncthreads();
+
+  if (warpgroup == 0) {
+    cutlass::arch::warpgroup_reg_dealloc<Config::kProducerRegs>();
+    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, smem, p);
+  } else {
+    cutlass::arch::warpgroup_reg_alloc<Config::kConsumerRegs>();
+    consume<Config>(smem, p, scales, d, threadIdx.x - 128);
+  }
+}
+
+}  // namespace fp8gen

@@ -1,0 +1,79 @@
+"""Per-tensor FP8 GEMM numerics on the GPU against a float64 reference of the dequantized inputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+import fp8gen
+from fp8gen.heuristics import choose_spec
+from tests.gpu.support import gemm_error, prebuild, random_fp8, random_scale, reference_gemm, relative_error
+
+FORMATS = [torch.float8_e4m3fn, torch.float8_e5m2]
+OUT_TOLERANCE = {torch.bfloat16: 4e-3, torch.float16: 4e-3, torch.float32: 2e-4}
+MN = [1, 17, 128, 1000, 4097]
+KS = [16, 48, 4096, 16384]
+FORMAT_NAMES = {torch.float8_e4m3fn: "e4m3", torch.float8_e5m2: "e5m2"}
+OUT_NAMES = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernels_built():
+    if torch.cuda.is_available():
+        prebuild([choose_spec(m, 128, 128, FORMAT_NAMES[a], FORMAT_NAMES[b], OUT_NAMES[o], "tensor", "tensor")
+                  for m in (1, 128) for a in FORMATS for b in FORMATS for o in OUT_TOLERANCE])
+
+
+def run_and_check(m, n, k, a_dtype, b_dtype, out_dtype, generator):
+    a = random_fp8(m, k, a_dtype, generator)
+    b = random_fp8(n, k, b_dtype, generator)
+    scale_a, scale_b = random_scale(generator), random_scale(generator)
+    out = torch.full((m, n), float("nan"), dtype=out_dtype, device="cuda")
+    result = fp8gen.gemm(a, b, scale_a, scale_b, out_dtype=out_dtype, out=out)
+    torch.cuda.synchronize()
+    assert result.data_ptr() == out.data_ptr()
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    err = gemm_error(out, reference_gemm(a, b, scale_a, scale_b), a.double() * scale_a, b.double() * scale_b)
+    assert err <= OUT_TOLERANCE[out_dtype], f"relative error {err:.3e} for {m}x{n}x{k}"
+    return err
+
+
+@pytest.mark.parametrize("a_dtype,b_dtype", list(itertools.product(FORMATS, FORMATS)), ids=lambda d: str(d)[-6:])
+@pytest.mark.parametrize("out_dtype", list(OUT_TOLERANCE), ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize("m,n", list(itertools.product(MN, MN)))
+@pytest.mark.parametrize("k", KS)
+def test_per_tensor_matches_float64(m, n, k, a_dtype, b_dtype, out_dtype, generator):
+    run_and_check(m, n, k, a_dtype, b_dtype, out_dtype, generator)
+
+
+def test_empty_m_returns_without_launch(generator):
+    a = torch.empty((0, 64), dtype=torch.float8_e4m3fn, device="cuda")
+    b = random_fp8(32, 64, torch.float8_e4m3fn, generator)
+    out = fp8gen.gemm(a, b, random_scale(generator), random_scale(generator))
+    assert out.shape == (0, 32)
+
+
+def test_explicit_spec_fast_accumulation(generator):
+    spec = fp8gen.GemmSpec(accumulation="fast", tile=(128, 256, 128))
+    kernel = fp8gen.compile(spec)
+    a = random_fp8(300, 4096, torch.float8_e4m3fn, generator)
+    b = random_fp8(500, 4096, torch.float8_e4m3fn, generator)
+    sa, sb = random_scale(generator), random_scale(generator)
+    out = kernel(a, b, sa, sb)
+    torch.cuda.synchronize()
+    assert relative_error(out, reference_gemm(a, b, sa, sb)) <= 4e-3
+
+
+def test_strided_operands_and_output(generator):
+    base_a = random_fp8(200, 256, torch.float8_e4m3fn, generator)
+    base_b = random_fp8(300, 256, torch.float8_e4m3fn, generator)
+    a, b = base_a[:, :128], base_b[::2, 64:192]  # row strides 256 and 512 bytes
+    sa, sb = random_scale(generator), random_scale(generator)
+    wide = torch.full((200, 160), float("nan"), dtype=torch.bfloat16, device="cuda")
+    out = wide[:, :150]
+    fp8gen.gemm(a, b, sa, sb, out=out)
+    torch.cuda.synchronize()
+    assert torch.isnan(wide[:, 150:]).all(), "kernel wrote outside out"
+    assert relative_error(out, reference_gemm(a, b, sa, sb)) <= 4e-3

@@ -1,0 +1,30 @@
+import subprocess
+import sys
+
+from fp8gen.cli import main
+from tests.conftest import REPO
+
+
+def test_build_example_spec_renders_compiles_and_prints_table(cache_dir, tmp_path, capsys):
+    out_dir = tmp_path / "generated"
+    assert main(["build", str(REPO / "examples" / "kernels.toml"), "-o", str(out_dir), "-j", "2"]) == 0
+    table = capsys.readouterr().out
+    for name in ("prefill_e4m3_bf16", "decode_e4m3_bf16", "grad_e5m2_e4m3_f32", "fast_e4m3_f16"):
+        assert name in table
+        assert (out_dir / f"fp8gen_{name}.cu").is_file()
+    assert "registers" in table and "smem_bytes" in table
+    # A second build is served from the cache.
+    assert main(["build", str(REPO / "examples" / "kernels.toml"), "-o", str(out_dir)]) == 0
+    assert capsys.readouterr().out.count("cached") == 4
+
+
+def test_bad_spec_file_exits_2_with_message(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[kernel]]\nout = 'bf17'\n")
+    assert main(["build", str(bad)]) == 2
+    assert "kernel[0].out='bf17'" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "fp8gen", "--version"], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.startswith("fp8gen ")

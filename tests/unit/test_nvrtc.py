@@ -1,0 +1,51 @@
+"""NVRTC compiles rendered kernels to sm_90a cubins on a machine without a GPU."""
+
+import pytest
+
+from fp8gen import CompilationError, GemmSpec
+from fp8gen.build import build
+from fp8gen.cache import DiskCache
+from fp8gen.nvrtc import compile_cubin, compile_options
+from fp8gen.render import include_dir
+from fp8gen.toolchain import toolchain
+from fp8gen.specfile import load_specs
+from tests.conftest import REPO
+
+ELF_MAGIC = b"\x7fELF"
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    return DiskCache(tmp_path_factory.mktemp("nvrtc-cache"))
+
+
+@pytest.mark.parametrize("spec", load_specs(REPO / "examples" / "kernels.toml") + [
+    GemmSpec(a="e5m2", b="e5m2", out="f32", tile=(128, 64, 64), stages=6),
+], ids=lambda s: s.name)
+def test_spec_compiles_to_sm90a_cubin_with_symbol_and_no_spills(spec, shared_cache):
+    artifact = build(spec, cache=shared_cache)
+    assert artifact.cubin.startswith(ELF_MAGIC)
+    assert spec.symbol.encode() in artifact.cubin
+    assert artifact.meta["symbol"] == spec.symbol
+    log = artifact.meta["ptxas_log"]
+    assert "sm_90a" in log
+    resources = artifact.meta["resources"]
+    assert resources["spill_stores"] == 0 and resources["spill_loads"] == 0 and resources["stack_frame"] == 0
+    assert "C7514" not in log, "ptxas serialized the wgmma pipeline"
+    assert "C7508" not in log, "ptxas ignored setmaxnreg"
+
+
+def test_compile_error_carries_log_and_source_path(tmp_path):
+    source = 'extern "C" __global__ void broken_kernel() { this is not cuda; }'
+    options = compile_options(toolchain().include_dirs + (str(include_dir()),))
+    with pytest.raises(CompilationError) as info:
+        compile_cubin(source, "broken_kernel", options, str(tmp_path / "broken.cu"))
+    assert info.value.source_path == str(tmp_path / "broken.cu")
+    assert "error" in info.value.log
+    assert "broken_kernel" in str(info.value) and "broken.cu" in str(info.value)
+
+
+def test_toolchain_reports_versions():
+    tc = toolchain()
+    assert tc.nvrtc_version.startswith("13.")
+    assert tc.cutlass_version.startswith("4.2.0")

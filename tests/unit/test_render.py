@@ -1,0 +1,49 @@
+import re
+
+import jinja2
+import pytest
+
+from fp8gen import GemmSpec, ScaleRecipe
+from fp8gen.render import GEMM_TEMPLATE, kernel_parameters, project_dependencies, render, template_dir, write_generated
+
+
+def test_render_fills_the_template_with_spec_parameters():
+    spec = GemmSpec(a="e5m2", b="e4m3", out="f16", tile=(64, 128, 128), stages=5, name="k_test")
+    source = render(spec)
+    assert source.symbol == "fp8gen_k_test"
+    assert 'extern "C" __global__' in source.text
+    assert "fp8gen_k_test(" in source.text
+    assert "cutlass::float_e5m2_t, cutlass::float_e4m3_t, __half" in source.text
+    assert "/*BlockM=*/64, /*BlockN=*/128, /*BlockK=*/128" in source.text
+    assert "/*Stages=*/5, /*ConsumerWGs=*/1" in source.text
+    assert spec.summary() in source.text
+    assert "{{" not in source.text and "{%" not in source.text
+
+
+def test_dependencies_cover_template_and_every_included_header():
+    deps = dict(project_dependencies(GEMM_TEMPLATE))
+    headers = {p.relative_to(template_dir()).as_posix() for p in (template_dir() / "include").rglob("*.cuh")}
+    assert GEMM_TEMPLATE in deps
+    assert headers <= set(deps), "a project header is not tracked by the cache key"
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in deps.values())
+
+
+def test_missing_template_parameter_is_an_error():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined)
+    params = kernel_parameters(GemmSpec())
+    del params["block_n"]
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template(GEMM_TEMPLATE).render(**params)
+
+
+def test_unimplemented_recipe_raises_not_implemented_naming_it():
+    spec = GemmSpec(scale_a=ScaleRecipe("group"), scale_b=ScaleRecipe("block"))
+    with pytest.raises(NotImplementedError, match=r"1x128 \(A\) x 128x128 \(B\)"):
+        render(spec)
+
+
+def test_write_generated(tmp_path):
+    source = render(GemmSpec(name="gen_test"))
+    path = write_generated(source, tmp_path / "generated")
+    assert path.name == "fp8gen_gen_test.cu"
+    assert path.read_text() == source.text

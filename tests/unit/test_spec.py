@@ -1,0 +1,91 @@
+import pytest
+
+from fp8gen import GemmSpec, OutOfResources, ScaleRecipe, SpecError
+from fp8gen.spec import SMEM_LIMIT_BYTES
+
+
+def test_defaults_are_valid_frozen_and_hashable():
+    spec = GemmSpec()
+    assert spec.stages == 7 and spec.promotion_interval == 128
+    assert hash(spec) == hash(GemmSpec())
+    assert {spec: 1}[GemmSpec()] == 1
+    with pytest.raises(AttributeError):
+        spec.a = "e5m2"
+
+
+@pytest.mark.parametrize("field,value,fragment", [
+    ("a", "e3m4", "'e4m3', 'e5m2'"),
+    ("b", "fp8", "'e4m3', 'e5m2'"),
+    ("out", "int8", "'bf16', 'f16', 'f32'"),
+    ("accumulator", "f16", "'f32'"),
+    ("accumulation", "sloppy", "'promoted', 'fast'"),
+    ("schedule", "pingpong", "'cooperative'"),
+    ("tile", (96, 128, 128), "BM (tile[0]) must be one of 64, 128, 256"),
+    ("tile", (128, 100, 128), "multiple of 16"),
+    ("tile", (128, 128, 32), "BK (tile[2]) must be one of 64, 128"),
+    ("tile", (128, 128), "three integers"),
+    ("cluster", (2, 1), "(1, 1)"),
+    ("stages", 1, ">= 2"),
+    ("stages", "many", ">= 2"),
+    ("raster_group", 0, "positive integer"),
+    ("promotion_interval", 48, "32, 64, 128"),
+    ("name", "bad name; system()", "[A-Za-z_]"),
+    ("name", "x" * 129, "[A-Za-z_]"),
+    ("epilogue", ("relu",), "not available yet"),
+])
+def test_invalid_field_names_field_value_and_allowed(field, value, fragment):
+    with pytest.raises(SpecError) as info:
+        GemmSpec(**{field: value})
+    message = str(info.value)
+    assert info.value.field.split(" ")[0].split("[")[0] == field
+    assert repr(value) in message or str(value) in message
+    assert fragment in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_stages_that_overflow_shared_memory_report_bytes_and_limit():
+    with pytest.raises(OutOfResources) as info:
+        GemmSpec(stages=12)
+    assert info.value.required == 12 * 256 * 128 + 1280
+    assert info.value.limit == SMEM_LIMIT_BYTES
+    assert "at most 7 stages" in str(info.value)
+
+
+def test_auto_stages_fill_shared_memory():
+    spec = GemmSpec(tile=(128, 256, 128), accumulation="fast")
+    assert spec.stages == 4
+    assert spec.smem_bytes(spec.stages) <= SMEM_LIMIT_BYTES < spec.smem_bytes(spec.stages + 1)
+
+
+def test_accumulator_register_budget():
+    with pytest.raises(OutOfResources, match="accumulator registers"):
+        GemmSpec(tile=(128, 256, 128))  # promotion: 3 fragments of 128 registers
+    assert GemmSpec(tile=(128, 256, 128), accumulation="fast").accumulator_registers() == 128
+
+
+def test_promotion_interval_auto_depends_on_output():
+    assert GemmSpec(out="bf16").promotion_interval == 128
+    assert GemmSpec(out="f32").promotion_interval == 32
+    with pytest.raises(SpecError, match="divide the K tile"):
+        GemmSpec(tile=(128, 128, 64), promotion_interval=128)
+
+
+def test_scale_recipes_are_expressible():
+    spec = GemmSpec(scale_a={"kind": "group", "group_size": 128}, scale_b=ScaleRecipe("block", dtype="ue8m0"))
+    assert spec.recipe == ("group", "block")
+    assert spec.scale_b.label() == "128x128_ue8m0"
+    with pytest.raises(SpecError, match="block scales are for B"):
+        GemmSpec(scale_a="block")
+    with pytest.raises(SpecError, match="ue8m0"):
+        ScaleRecipe("tensor", dtype="ue8m0")
+    with pytest.raises(SpecError, match="divide the K tile"):
+        GemmSpec(scale_a=ScaleRecipe("group", group_size=256))
+    with pytest.raises(SpecError, match="unknown keys"):
+        ScaleRecipe.parse({"kind": "row", "colour": "red"})
+
+
+def test_dict_round_trip():
+    spec = GemmSpec(a="e5m2", out="f16", tile=(64, 64, 64), stages=4, name="k1")
+    assert GemmSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(SpecError, match="unknown fields"):
+        GemmSpec.from_dict({"tiles": [1, 2, 3]})

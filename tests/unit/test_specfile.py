@@ -1,0 +1,49 @@
+import pytest
+
+from fp8gen import SpecError
+from fp8gen.specfile import load_specs, parse_specs
+from tests.conftest import REPO
+
+
+def test_example_spec_file_loads():
+    specs = load_specs(REPO / "examples" / "kernels.toml")
+    assert [s.name for s in specs] == ["prefill_e4m3_bf16", "decode_e4m3_bf16", "grad_e5m2_e4m3_f32", "fast_e4m3_f16"]
+    assert specs[2].a == "e5m2" and specs[2].out == "f32"
+    assert specs[3].accumulation == "fast" and specs[3].tile == (128, 256, 128)
+
+
+def test_defaults_apply_and_kernel_overrides():
+    specs = parse_specs('[defaults]\nout = "f16"\n[[kernel]]\nname = "a"\n[[kernel]]\nname = "b"\nout = "f32"\n')
+    assert [s.out for s in specs] == ["f16", "f32"]
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("[[kernel]]\nname = 'x'\ntile = [128, 128", "not valid TOML"),
+    ("[[kernels]]\nname = 'x'\n", "unknown top-level keys"),
+    ("[defaults]\nout = 'bf16'\n", "needs one or more [[kernel]]"),
+    ("[[kernel]]\nname = 'x'\ncolour = 'red'\n", "unknown fields"),
+    ("[[kernel]]\nname = 'x'\n[[kernel]]\nname = 'x'\n", "repeated: ['x']"),
+    ("[[kernel]]\nname = 'x'\nout = 'bf17'\n", "kernel[0].out"),
+])
+def test_bad_spec_files_are_rejected_with_the_reason(text, fragment):
+    with pytest.raises(SpecError) as info:
+        parse_specs(text, "bad.toml")
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("name", "x\\n#include <evil>"),
+    ("name", "k(); asm(\\\"trap;\\\"); void f"),
+    ("a", "e4m3> evil<"),
+    ("tile", "[128, 128, '128; evil']"),
+    ("stages", "'7; evil'"),
+])
+def test_values_that_would_reach_cplusplus_are_validated(field, value):
+    quoted = value if field in ("tile", "stages") else f'"{value}"'
+    with pytest.raises(SpecError):
+        parse_specs(f"[[kernel]]\n{field} = {quoted}\n")
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(SpecError, match="cannot be read"):
+        load_specs(tmp_path / "missing.toml")
