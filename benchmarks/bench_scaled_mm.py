@@ -1,9 +1,12 @@
-"""fp8gen vs torch._scaled_mm (cuBLASLt), per-tensor scales, on the benchmark shape suite.
+"""fp8gen vs torch._scaled_mm (cuBLASLt) with the same scaling recipe, on the benchmark shape suite.
 
-    python benchmarks/bench_scaled_mm.py [--shapes FILE] [--json OUT.json] [--groups square,prefill,decode]
+    python benchmarks/bench_scaled_mm.py [--recipe tensor,row,block] [--shapes FILE] [--json OUT.json]
+                                         [--groups square,prefill,decode]
 
-Both libraries run on the same random e4m3 inputs in one process; times are the
-median of triton.testing.do_bench (which flushes L2 between iterations).
+Recipes: tensor (per-tensor x per-tensor), row (per-row of A x per-row of B), block (A 1x128 groups x
+B 128x128 blocks, DeepSeek-V3). Both libraries run on the same random e4m3 inputs in one process;
+times are the median of triton.testing.do_bench (which flushes L2 between iterations). The relative
+difference between the two outputs is printed as a guard against either being wrong.
 Prints a table and per-group geomeans, and writes the full numbers as JSON.
 """
 
@@ -36,28 +39,45 @@ def median_ms(fn) -> float:
     return do_bench(fn, warmup=25, rep=100, return_mode="median")
 
 
-def bench_shape(m: int, n: int, k: int) -> dict:
+RECIPE_KINDS = {"tensor": ("tensor", "tensor"), "row": ("row", "row"), "block": ("group", "block")}
+
+
+def scales_for(recipe: str, m: int, n: int, k: int):
+    """(fp8gen scale_a, scale_b, torch scale_a, scale_b): the same values in each library's layout."""
+    positive = lambda *shape: torch.rand(*shape, device="cuda") + 0.5  # noqa: E731
+    if recipe == "tensor":
+        sa, sb = positive(1), positive(1)
+        return sa, sb, sa, sb
+    if recipe == "row":
+        sa, sb = positive(m, 1), positive(n, 1)
+        return sa, sb, sa, sb.reshape(1, n).contiguous()
+    groups = -(-k // 128)
+    sa_torch = positive(groups, m).t()                       # (M, L), M-major: what cuBLASLt requires
+    sb = positive(-(-n // 128), groups)                      # (N/128, L)
+    return sa_torch, sb, sa_torch, sb.t()                    # torch wants (L, N/128) with stride (1, L)
+
+
+def bench_shape(recipe: str, m: int, n: int, k: int) -> dict:
     a = (torch.randn(m, k, device="cuda") * 4).to(torch.float8_e4m3fn)
     b = (torch.randn(n, k, device="cuda") * 4).to(torch.float8_e4m3fn)
-    sa = torch.rand(1, device="cuda") + 0.5
-    sb = torch.rand(1, device="cuda") + 0.5
+    sa, sb, sa_t, sb_t = scales_for(recipe, m, n, k)
     out = torch.empty(m, n, dtype=torch.bfloat16, device="cuda")
-    spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "tensor", "tensor")
+    spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", *RECIPE_KINDS[recipe])
     kernel = fp8gen.compile(spec)
     ours = kernel(a, b, sa, sb, out=out).float()
-    theirs = torch._scaled_mm(a, b.t(), sa, sb, out_dtype=torch.bfloat16).float()
-    agreement = (torch.linalg.vector_norm(ours - theirs) / torch.linalg.vector_norm(theirs)).item()
-    t_ours = median_ms(lambda: kernel(a, b, sa, sb, out=out))
-    t_cublas = median_ms(lambda: torch._scaled_mm(a, b.t(), sa, sb, out_dtype=torch.bfloat16))
     flops = 2.0 * m * n * k
     bytes_moved = m * k + n * k + 2 * m * n
-    return {
-        "m": m, "n": n, "k": k, "spec": spec.name, "agreement_rel": agreement,
-        "fp8gen_ms": t_ours, "cublaslt_ms": t_cublas,
-        "fp8gen_tflops": flops / t_ours / 1e9, "cublaslt_tflops": flops / t_cublas / 1e9,
-        "fp8gen_gbps": bytes_moved / t_ours / 1e6, "cublaslt_gbps": bytes_moved / t_cublas / 1e6,
-        "ratio": t_cublas / t_ours,
-    }
+    t_ours = median_ms(lambda: kernel(a, b, sa, sb, out=out))
+    row = {"m": m, "n": n, "k": k, "spec": spec.name, "fp8gen_ms": t_ours, "fp8gen_tflops": flops / t_ours / 1e9,
+           "fp8gen_gbps": bytes_moved / t_ours / 1e6, "weight_gbps": n * k / t_ours / 1e6}
+    try:
+        theirs = torch._scaled_mm(a, b.t(), sa_t, sb_t, out_dtype=torch.bfloat16).float()
+    except RuntimeError as exc:  # cuBLASLt rejects some shapes for some recipes (e.g. M % 4 for blockwise)
+        return {**row, "cublaslt_error": str(exc).splitlines()[0][:200]}
+    t_cublas = median_ms(lambda: torch._scaled_mm(a, b.t(), sa_t, sb_t, out_dtype=torch.bfloat16))
+    agreement = (torch.linalg.vector_norm(ours - theirs) / torch.linalg.vector_norm(theirs)).item()
+    return {**row, "agreement_rel": agreement, "cublaslt_ms": t_cublas, "cublaslt_tflops": flops / t_cublas / 1e9,
+            "cublaslt_gbps": bytes_moved / t_cublas / 1e6, "ratio": t_cublas / t_ours}
 
 
 def geomean(values: list[float]) -> float:
@@ -66,29 +86,38 @@ def geomean(values: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", default="tensor", help="comma-separated: tensor, row, block")
     parser.add_argument("--shapes", type=Path, default=DEFAULT_SHAPES)
     parser.add_argument("--groups", help="comma-separated groups to run (default: all)")
     parser.add_argument("--json", type=Path, default=Path("bench_scaled_mm.json"))
     args = parser.parse_args()
     groups = set(args.groups.split(",")) if args.groups else None
-    rows = []
-    for group, m, n, k in load_shapes(args.shapes, groups):
-        row = {"group": group, **bench_shape(m, n, k)}
-        rows.append(row)
-        print(f"{group:8s} {m:6d} {n:6d} {k:6d}  fp8gen {row['fp8gen_tflops']:7.1f}  "
-              f"cuBLASLt {row['cublaslt_tflops']:7.1f} TFLOP/s  ratio {row['ratio']:.2f}  "
-              f"[{row['spec']}, agree {row['agreement_rel']:.1e}]", flush=True)
-    summary = {g: geomean([r["ratio"] for r in rows if r["group"] == g]) for g in sorted({r["group"] for r in rows})}
-    print("\n| group | M | N | K | fp8gen TFLOP/s | cuBLASLt TFLOP/s | fp8gen GB/s | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['group']} | {r['m']} | {r['n']} | {r['k']} | {r['fp8gen_tflops']:.1f} | "
-              f"{r['cublaslt_tflops']:.1f} | {r['fp8gen_gbps']:.0f} | {r['ratio']:.2f} |")
-    print("\ngeomean fp8gen/cuBLASLt speed ratio per group: " + ", ".join(f"{g} {v:.2f}" for g, v in summary.items()))
+    results = {}
+    for recipe in args.recipe.split(","):
+        if recipe not in RECIPE_KINDS:
+            parser.error(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPE_KINDS)}")
+        rows = [{"group": group, **bench_shape(recipe, m, n, k)} for group, m, n, k in load_shapes(args.shapes, groups)]
+        results[recipe] = {"rows": rows, "geomean_ratio": report(recipe, rows)}
     env = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "fp8gen": fp8gen.__version__,
            "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}
-    args.json.write_text(json.dumps({"env": env, "rows": rows, "geomean_ratio": summary}, indent=2))
+    args.json.write_text(json.dumps({"env": env, "recipes": results}, indent=2))
     print(f"wrote {args.json}")
+
+
+def report(recipe: str, rows: list[dict]) -> dict:
+    print(f"\n### recipe: {recipe}\n")
+    print("| group | M | N | K | fp8gen TFLOP/s | cuBLASLt TFLOP/s | ratio | fp8gen GB/s | agreement |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        theirs = f"{r['cublaslt_tflops']:.1f}" if "ratio" in r else "error"
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "-"
+        agree = f"{r['agreement_rel']:.1e}" if "ratio" in r else r.get("cublaslt_error", "")[:40]
+        print(f"| {r['group']} | {r['m']} | {r['n']} | {r['k']} | {r['fp8gen_tflops']:.1f} | {theirs} | {ratio} | "
+              f"{r['fp8gen_gbps']:.0f} | {agree} |")
+    summary = {g: geomean([r["ratio"] for r in rows if r["group"] == g and "ratio" in r])
+               for g in sorted({r["group"] for r in rows})}
+    print("\ngeomean fp8gen/cuBLASLt speed ratio per group: " + ", ".join(f"{g} {v:.2f}" for g, v in summary.items()))
+    return summary
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ def main() -> int:
     if args.spec:
         specs = load_specs(args.spec)
     else:
-        specs = [choose_spec(m, 8192, 8192, "e4m3", "e4m3", "bf16", "tensor", "tensor") for m in (64, 8192)]
+        recipes = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group")]
+        specs = [choose_spec(m, 8192, 8192, "e4m3", "e4m3", out, ra, rb)
+                 for m in (64, 8192) for out in ("bf16", "f32") for ra, rb in recipes]
     bad = 0
     print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills")
     for spec in specs:

@@ -1,11 +1,12 @@
 """fp8gen: FP8 GEMM kernels for Hopper, generated from a Python DSL and compiled with NVRTC."""
 
 from .api import Kernel, compile, gemm
+from .quantize import dequantize, quantize
 from .errors import CompilationError, CudaError, Fp8genError, InputError, OutOfResources, SpecError, ToolchainError
 from .spec import GemmSpec, ScaleRecipe
 from .version import __version__
 
 __all__ = [
     "CompilationError", "CudaError", "Fp8genError", "GemmSpec", "InputError", "Kernel", "OutOfResources",
-    "ScaleRecipe", "SpecError", "ToolchainError", "__version__", "compile", "gemm",
+    "ScaleRecipe", "SpecError", "ToolchainError", "__version__", "compile", "dequantize", "gemm", "quantize",
 ]

@@ -11,8 +11,8 @@ from . import build as _build
 from . import checks
 from .errors import InputError
 from .heuristics import choose_spec
-from .runtime import INT, POINTER, LaunchShape, LoadedKernel, tma_descriptor_2d
-from .spec import GemmSpec, ceil_div
+from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, tma_descriptor_2d
+from .spec import GemmSpec, ScaleRecipe, ceil_div
 
 
 @functools.lru_cache(maxsize=None)
@@ -45,37 +45,43 @@ class Kernel:
 
     def __call__(self, a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
                  out: torch.Tensor | None = None) -> torch.Tensor:
-        """D = (a * scale_a) @ (b * scale_b)^T; a (M, K), b (N, K) FP8 with K contiguous; scales float32 on the GPU."""
+        """D = (a * scale_a) @ (b * scale_b)^T with this kernel's recipes; see fp8gen.gemm for the conventions."""
         a = checks.check_operand("a", a, self._a_dtype)
         b = checks.check_operand("b", b, self._b_dtype)
         if a.shape[1] != b.shape[1]:
             raise InputError(f"a is {tuple(a.shape)} and b is {tuple(b.shape)}: their K (dim 1) must agree")
         m, k = a.shape
         n = b.shape[0]
-        device = checks.check_same_device(a=a, b=b, scale_a=checks.require_tensor("scale_a", scale_a),
-                                          scale_b=checks.require_tensor("scale_b", scale_b))
-        checks.check_scale("scale_a", scale_a, (1,), "per-tensor")
-        checks.check_scale("scale_b", scale_b, (1,), "per-tensor")
+        device = checks.check_same_device(a=a, b=b)
+        scales = (checks.scale_argument("scale_a", scale_a, self.spec.scale_a, m, k, device)
+                  + checks.scale_argument("scale_b", scale_b, self.spec.scale_b, n, k, device))
+        staged_b = checks.tma_scale_layout(scale_b) if self.spec.staged_groups_b else None
         if out is None:
             out = torch.empty((m, n), dtype=self.out_dtype, device=device)
         else:
             out = checks.check_out(out, m, n, self.out_dtype, device)
         if m == 0 or n == 0:
             return out
-        self._launch(a, b, scale_a, scale_b, out, m, n, k, device.index)
+        self._launch(a, b, scales, staged_b, out, m, n, k, device.index)
         return out
 
-    def _launch(self, a, b, scale_a, scale_b, out, m, n, k, device_index) -> None:
+    def _launch(self, a, b, scales: tuple[int, ...], staged_b, out, m, n, k, device_index) -> None:
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
         tma_b = tma_descriptor_2d(b.data_ptr(), n, k, b.stride(0) if n > 1 else k, bn, bk, bk)
+        tma_scale_b = tma_b  # placeholder: the kernel reads it only for 1xG B scales
+        if staged_b is not None:
+            groups = staged_b.shape[1]
+            tma_scale_b = tma_descriptor_2d(
+                staged_b.data_ptr(), groups, n, (staged_b.stride(1) if groups > 1 else n) * staged_b.element_size(),
+                self.spec.staged_groups_b, bn, element="u8" if staged_b.element_size() == 1 else "f32")
         tiles = ceil_div(m, bm) * ceil_div(n, bn)
         shape = LaunchShape(grid=(min(tiles, _sm_count(device_index)), 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"])
         ldd = out.stride(0) if m > 1 else n
-        args = (tma_a, tma_b, out.data_ptr(), scale_a.data_ptr(), scale_b.data_ptr(), m, n, k, ldd)
-        types = (None, None, POINTER, POINTER, POINTER, INT, INT, INT, INT)
+        args = (tma_a, tma_b, tma_scale_b, out.data_ptr(), *scales, m, n, k, ldd)
+        types = (None, None, None, POINTER, POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT)
         stream = torch.cuda.current_stream(device_index).cuda_stream
         self._kernel().launch(shape, stream, device_index, args, types)
 
@@ -100,13 +106,16 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     """D (M, N) = (a * scale_a) @ (b * scale_b)^T, accumulated in fp32.
 
     a: (M, K) and b: (N, K), torch.float8_e4m3fn or torch.float8_e5m2 (any pair), K contiguous,
-    K a multiple of 16, 16-byte aligned. out_dtype: torch.bfloat16, torch.float16 or torch.float32.
-    The scaling recipe follows from the scale shapes (float32 CUDA tensors):
-      one element                          -> per-tensor
-      a: (M,) / (M, 1), b: (N,) / (N, 1)   -> per-row
-      (rows, ceil(K/128))                  -> 1x128 groups
-      b: (ceil(N/128), ceil(K/128))        -> 128x128 blocks
-    Raises InputError for invalid arguments and NotImplementedError for recipes without a kernel yet.
+    K a multiple of 16, 16-byte aligned rows. out_dtype: torch.bfloat16, torch.float16 or torch.float32.
+    Scales are CUDA tensors indexed in the coordinates of the operand they scale; the recipe follows
+    from their shapes (G = 128 along K):
+      one element                              -> per-tensor (float32)
+      a: (M,) / (M, 1), b: (N,) / (N, 1)       -> per-row (float32)
+      (rows, ceil(K/G))                        -> 1xG groups per row (float32 or float8_e8m0fnu)
+      b: (ceil(N/G), ceil(K/G))                -> GxG blocks (float32 or float8_e8m0fnu)
+    Any strides are accepted; group scales are read fastest when rows are contiguous
+    (M-major, e.g. ``torch.empty(K // 128, M).t()``), which is what fp8gen.quantize returns.
+    Raises InputError for invalid arguments.
     """
     a = checks.check_operand("a", a)
     b = checks.check_operand("b", b)
@@ -115,11 +124,17 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     if a.shape[1] != b.shape[1]:
         raise InputError(f"a is {tuple(a.shape)} and b is {tuple(b.shape)}: their K (dim 1) must agree")
     (m, k), n = a.shape, b.shape[0]
-    recipe_a = checks.infer_recipe("scale_a", scale_a, m, k, "a")
-    recipe_b = checks.infer_recipe("scale_b", scale_b, n, k, "b")
+    recipe_a = _recipe_of("scale_a", scale_a, m, k, "a")
+    recipe_b = _recipe_of("scale_b", scale_b, n, k, "b")
     spec = choose_spec(m, n, k, checks.FORMAT_OF_DTYPE[a.dtype], checks.FORMAT_OF_DTYPE[b.dtype],
                        checks.OUT_OF_DTYPE[out_dtype], recipe_a, recipe_b)
-    if not spec.implemented:
-        raise NotImplementedError(f"scaling recipe {recipe_a} (a) x {recipe_b} (b) has no kernel yet; "
-                                  "implemented: tensor x tensor")
     return compile(spec)(a, b, scale_a, scale_b, out=out)
+
+
+def _recipe_of(name: str, scale, rows: int, k: int, operand: str) -> ScaleRecipe:
+    kind = checks.infer_recipe(name, scale, rows, k, operand)
+    dtype = checks.SCALE_DTYPE_NAMES.get(scale.dtype)
+    if dtype is None or (dtype == "ue8m0" and kind in ("tensor", "row")):
+        allowed = "torch.float32 or torch.float8_e8m0fnu" if kind in ("group", "block") else "torch.float32"
+        raise InputError(f"{name} has dtype {scale.dtype}; {kind} scales must be {allowed}")
+    return ScaleRecipe(kind=kind, dtype=dtype)

@@ -55,22 +55,59 @@ def check_same_device(**tensors: torch.Tensor) -> torch.device:
     return first
 
 
-def check_scale(name: str, s, expected_shape: tuple[int, ...], recipe: str) -> torch.Tensor:
+SCALE_DTYPES = {"f32": torch.float32, "ue8m0": torch.float8_e8m0fnu}
+SCALE_DTYPE_NAMES = {v: k for k, v in SCALE_DTYPES.items()}
+
+
+def expected_scale_shape(kind: str, rows: int, k: int, group_size: int) -> tuple[int, ...]:
+    if kind == "tensor":
+        return (1,)
+    if kind == "row":
+        return (rows,)
+    if kind == "group":
+        return (rows, ceil_div(k, group_size))
+    return (ceil_div(rows, group_size), ceil_div(k, group_size))
+
+
+def scale_argument(name: str, s, recipe, rows: int, k: int, device: torch.device) -> tuple[int, int, int]:
+    """Check a scale tensor against its recipe; return (pointer, row stride, K-group stride) in elements."""
     s = require_tensor(name, s)
-    if s.dtype != torch.float32:
-        raise InputError(f"{name} has dtype {s.dtype}; the {recipe} recipe takes torch.float32 scales")
-    if not s.is_cuda:
-        raise InputError(f"{name} is on {s.device}; scales must be CUDA tensors (read by the kernel, no host sync)")
-    if s.numel() != _numel(expected_shape):
-        raise InputError(f"{name} has shape {tuple(s.shape)} but the {recipe} recipe needs {expected_shape}")
-    return s
+    dtype = SCALE_DTYPES[recipe.dtype]
+    label = {"tensor": "per-tensor", "row": "per-row"}.get(recipe.kind, recipe.label())
+    if s.dtype != dtype:
+        raise InputError(f"{name} has dtype {s.dtype}; the {label} recipe of this kernel takes {dtype} scales")
+    if s.device != device:
+        raise InputError(f"{name} is on {s.device}; scales must be on {device} with the operands "
+                         "(they are read by the kernel, no host sync)")
+    expected = expected_scale_shape(recipe.kind, rows, k, recipe.group_size)
+    shape = tuple(s.shape)
+    if recipe.kind == "tensor":
+        if s.numel() != 1:
+            raise InputError(f"{name} has shape {shape} but the per-tensor recipe needs one element")
+        return s.data_ptr(), 0, 0
+    if recipe.kind == "row":
+        if shape not in ((rows,), (rows, 1)):
+            raise InputError(f"{name} has shape {shape} but the per-row recipe needs ({rows},) or ({rows}, 1)")
+        return s.data_ptr(), s.stride(0), 0
+    if shape != expected:
+        raise InputError(f"{name} has shape {shape} but the {label} recipe for an operand with {rows} rows "
+                         f"and K = {k} needs {expected}")
+    return s.data_ptr(), s.stride(0), s.stride(1)
 
 
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+def tma_scale_layout(s: torch.Tensor) -> torch.Tensor:
+    """Per-column (1xG) B scales as TMA reads them: (N, groups) with N contiguous, the group stride a
+    multiple of 16 bytes and a 16-byte aligned base. Returns `s` itself when it already is; otherwise
+    a copy in that layout (one small copy per call: pass scales from fp8gen.quantize to avoid it).
+    """
+    n, groups = s.shape
+    align = TMA_ALIGNMENT // s.element_size()
+    if (n <= 1 or s.stride(0) == 1) and (groups <= 1 or s.stride(1) % align == 0) and s.data_ptr() % TMA_ALIGNMENT == 0:
+        return s
+    padded = -(-n // align) * align
+    buffer = torch.empty((groups, padded), dtype=s.dtype, device=s.device)
+    buffer[:, :n] = s.t()
+    return buffer[:, :n].t()
 
 
 def infer_recipe(name: str, scale, rows: int, k: int, operand: str) -> str:

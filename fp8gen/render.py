@@ -20,7 +20,8 @@ from .version import __version__
 ELEMENT_TYPES = {"e4m3": "cutlass::float_e4m3_t", "e5m2": "cutlass::float_e5m2_t"}
 OUTPUT_TYPES = {"bf16": "__nv_bfloat16", "f16": "__half", "f32": "float"}
 ACCUMULATION_ENUM = {"promoted": "Promoted", "fast": "Fast"}
-SCALES_STRUCTS = {("tensor", "tensor"): "PerTensorScales"}
+SCALE_KINDS = {"tensor": "Tensor", "row": "Row", "group": "Group", "block": "Block"}
+SCALE_ELEMENTS = {"f32": "float", "ue8m0": "uint8_t"}
 GEMM_TEMPLATE = "gemm_sm90.cu.j2"
 PRODUCER_REGISTERS = 40
 CONSUMER_REGISTERS = {1: 240, 2: 232}
@@ -83,12 +84,7 @@ def project_dependencies(template_name: str) -> tuple[tuple[str, str], ...]:
 
 
 def kernel_parameters(spec: GemmSpec) -> dict:
-    """Template parameters of a spec. Raises NotImplementedError for recipes without a kernel."""
-    if spec.recipe not in SCALES_STRUCTS:
-        raise NotImplementedError(
-            f"scaling recipe {spec.scale_a.label()} (A) x {spec.scale_b.label()} (B) has no kernel yet; "
-            f"implemented: {', '.join(f'{a} x {b}' for a, b in SCALES_STRUCTS)}"
-        )
+    """Template parameters of a spec."""
     bm, bn, bk = spec.tile
     return {
         "fp8gen_version": __version__,
@@ -107,8 +103,16 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "group_m": spec.raster_group,
         "producer_registers": PRODUCER_REGISTERS,
         "consumer_registers": CONSUMER_REGISTERS[spec.consumer_warpgroups],
-        "scales_struct": SCALES_STRUCTS[spec.recipe],
+        "scale_a": _scale_parameters(spec.scale_a),
+        "scale_b": _scale_parameters(spec.scale_b),
+        "staged_groups_b": spec.staged_groups_b,
+        "smem_bytes": spec.smem_bytes(spec.stages),
     }
+
+
+def _scale_parameters(recipe) -> dict:
+    return {"kind": SCALE_KINDS[recipe.kind], "element": SCALE_ELEMENTS[recipe.dtype],
+            "group": recipe.group_size if recipe.kind in ("group", "block") else 1}
 
 
 def render(spec: GemmSpec) -> RenderedSource:

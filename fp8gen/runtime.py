@@ -95,21 +95,29 @@ class LoadedKernel:
         check(driver.cuLaunchKernelEx(config, self._kernel, (args, arg_types), 0), f"cuLaunchKernelEx({self.symbol})")
 
 
+TMA_ELEMENT_BYTES = {"u8": 1, "f32": 4}
+
+
 def tma_descriptor_2d(address: int, rows: int, cols: int, row_stride_bytes: int, box_rows: int, box_cols: int,
-                      swizzle_bytes: int):
-    """A TMA descriptor for a row-major (rows, cols) tensor of 1-byte elements, loaded in (box_rows, box_cols) boxes.
+                      swizzle_bytes: int = 0, element: str = "u8"):
+    """A TMA descriptor for a row-major (rows, cols) tensor of `element`s, loaded in (box_rows, box_cols) boxes.
 
     Out-of-bounds parts of a box are filled with zeros, which is what lets M, N and K sit off the tile grid.
     """
     driver = _driver()
     swizzles = {
+        0: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_NONE,
         32: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_32B,
         64: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_64B,
         128: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_128B,
     }
+    data_types = {
+        "u8": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT8,
+        "f32": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
+    }
     return check(
         driver.cuTensorMapEncodeTiled(
-            driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT8,
+            data_types[element],
             2,
             address,
             [driver.cuuint64_t(cols), driver.cuuint64_t(rows)],
@@ -127,3 +135,4 @@ def tma_descriptor_2d(address: int, rows: int, cols: int, row_stride_bytes: int,
 
 POINTER = ctypes.c_void_p
 INT = ctypes.c_int
+INT64 = ctypes.c_longlong

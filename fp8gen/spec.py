@@ -25,8 +25,11 @@ CLUSTER_CHOICES = ((1, 1),)
 
 # sm_90: 227 KiB of shared memory per block once the dynamic limit is raised.
 SMEM_LIMIT_BYTES = 232448
-# Room kept for alignment of the operand ring (1 KiB) and the stage barriers.
-SMEM_RESERVED_BYTES = 1024 + 256
+# Per stage: two 8-byte mbarriers. The staged scale buffer is 128-byte aligned; the whole
+# plan is rounded to 1 KiB (the operand tiles' alignment) plus 1 KiB to align the base.
+BARRIER_BYTES_PER_STAGE = 16
+SCALE_BUFFER_ALIGNMENT = 128
+SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
 # Consumer warpgroups run with 232 registers; keep this many for fragments.
 ACCUMULATOR_REGISTER_LIMIT = 192
@@ -84,10 +87,6 @@ class ScaleRecipe:
         return shape + ("_ue8m0" if self.dtype == "ue8m0" else "")
 
 
-# Recipe pairs with a kernel today; others can be described but not compiled.
-IMPLEMENTED_RECIPES = {("tensor", "tensor")}
-
-
 @dataclass(frozen=True)
 class GemmSpec:
     """One FP8 GEMM kernel: D(M, N) = (A * scale_a) @ (B * scale_b)^T, A (M, K) and B (N, K) K-major."""
@@ -120,6 +119,7 @@ class GemmSpec:
         object.__setattr__(self, "tile", self._validated_tile(self.tile))
         object.__setattr__(self, "promotion_interval", self._resolved_promotion_interval())
         self._validate_recipes()
+        self._validate_block_scales()
         self._validate_promotion()
         object.__setattr__(self, "cluster", tuple(self.cluster) if isinstance(self.cluster, list) else self.cluster)
         _choose("cluster", self.cluster, CLUSTER_CHOICES)
@@ -138,8 +138,9 @@ class GemmSpec:
         if self.scale_a.kind == "block":
             raise SpecError("scale_a", self.scale_a.kind, "A takes tensor, row or group (1xG) scales; block scales are for B")
         for side, recipe in (("scale_a", self.scale_a), ("scale_b", self.scale_b)):
-            if recipe.kind in ("group", "block") and self.tile[2] % recipe.group_size != 0:
-                raise SpecError(f"{side}.group_size", recipe.group_size, f"must divide the K tile {self.tile[2]}")
+            if recipe.kind in ("group", "block") and (recipe.group_size % 32 or self.tile[2] % recipe.group_size):
+                raise SpecError(f"{side}.group_size", recipe.group_size,
+                                f"must be a multiple of 32 that divides the K tile {self.tile[2]}")
 
     def _resolved_promotion_interval(self) -> int:
         """K elements summed inside the tensor core before promotion to fp32 registers.
@@ -149,7 +150,8 @@ class GemmSpec:
         """
         value = self.promotion_interval
         if value == "auto":
-            return min(32 if self.out == "f32" else 128, self.tile[2])
+            groups = [r.group_size for r in (self.scale_a, self.scale_b) if r.kind in ("group", "block")]
+            return min([32 if self.out == "f32" else 128, self.tile[2], *groups])
         if value not in PROMOTION_INTERVALS:
             raise SpecError("promotion_interval", value, f"allowed values are 'auto', {', '.join(map(str, PROMOTION_INTERVALS))}")
         return value
@@ -168,18 +170,36 @@ class GemmSpec:
             raise SpecError("tile", tuple(tile), f"BK (tile[2]) must be one of {', '.join(map(str, BLOCK_K_CHOICES))}")
         return (bm, bn, bk)
 
+    def _validate_block_scales(self) -> None:
+        if self.scale_b.kind == "block" and self.scale_b.group_size % self.tile[1]:
+            raise SpecError("tile", self.tile, f"BN (tile[1]) must divide scale_b.group_size {self.scale_b.group_size} "
+                                               "so that each tile lies in one column of B blocks")
+
     def _validate_promotion(self) -> None:
+        if self.accumulation == "fast" and self.has_k_group_scales:
+            raise SpecError("accumulation", self.accumulation,
+                            "group and block scales multiply each K group's partial sum: use 'promoted'")
         if self.accumulation == "promoted" and self.tile[2] % self.promotion_interval:
             raise SpecError("promotion_interval", self.promotion_interval, f"must divide the K tile {self.tile[2]}")
+        for side, recipe in (("scale_a", self.scale_a), ("scale_b", self.scale_b)):
+            if recipe.kind in ("group", "block") and recipe.group_size % self.promotion_interval:
+                raise SpecError("promotion_interval", self.promotion_interval,
+                                f"must divide {side}.group_size {recipe.group_size} (a partial sum may not span two groups)")
 
     @property
     def consumer_warpgroups(self) -> int:
         return 1 if self.tile[0] == 64 else 2
 
     @property
+    def staged_groups_b(self) -> int:
+        """K groups of per-column B scales (1xG B recipe) carried by each pipeline stage; 0 otherwise."""
+        return self.tile[2] // self.scale_b.group_size if self.scale_b.kind == "group" else 0
+
+    @property
     def stage_bytes(self) -> int:
         bm, bn, bk = self.tile
-        return (bm + bn) * bk  # one byte per fp8 element
+        scale_bytes = 1 if self.scale_b.dtype == "ue8m0" else 4
+        return (bm + bn) * bk + self.staged_groups_b * bn * scale_bytes  # one byte per fp8 element
 
     def accumulator_registers(self) -> int:
         """fp32 accumulator registers each consumer thread holds.
@@ -198,11 +218,19 @@ class GemmSpec:
                                  "use a smaller BM*BN or accumulation='fast'")
 
     def smem_bytes(self, stages: int) -> int:
-        return stages * self.stage_bytes + SMEM_RESERVED_BYTES
+        """Dynamic shared memory the kernel is launched with (the template checks it against its layout)."""
+        used = stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + SCALE_BUFFER_ALIGNMENT
+        return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
+
+    def _max_stages(self) -> int:
+        stages = 1
+        while self.smem_bytes(stages + 1) <= SMEM_LIMIT_BYTES:
+            stages += 1
+        return stages
 
     def _resolved_stages(self) -> int:
         if self.stages == "auto":
-            fit = (SMEM_LIMIT_BYTES - SMEM_RESERVED_BYTES) // self.stage_bytes
+            fit = self._max_stages()
             if fit < 2:
                 raise OutOfResources("tile", self.tile, "bytes of shared memory for 2 stages",
                                      self.smem_bytes(2), SMEM_LIMIT_BYTES, "use a smaller tile")
@@ -211,7 +239,7 @@ class GemmSpec:
             raise SpecError("stages", self.stages, "must be an integer >= 2 or 'auto'")
         if self.smem_bytes(self.stages) > SMEM_LIMIT_BYTES:
             raise OutOfResources("stages", self.stages, "bytes of shared memory", self.smem_bytes(self.stages),
-                                 SMEM_LIMIT_BYTES, f"at most {(SMEM_LIMIT_BYTES - SMEM_RESERVED_BYTES) // self.stage_bytes} stages fit this tile")
+                                 SMEM_LIMIT_BYTES, f"at most {self._max_stages()} stages fit this tile")
         return self.stages
 
     @property
@@ -219,8 +247,8 @@ class GemmSpec:
         return (self.scale_a.kind, self.scale_b.kind)
 
     @property
-    def implemented(self) -> bool:
-        return self.recipe in IMPLEMENTED_RECIPES
+    def has_k_group_scales(self) -> bool:
+        return self.scale_a.kind in ("group", "block") or self.scale_b.kind in ("group", "block")
 
     @property
     def symbol(self) -> str:

@@ -23,38 +23,51 @@ def call(a=None, b=None, scale_a=None, scale_b=None, **kw):
     return fp8gen.gemm(a, b, scale() if scale_a is None else scale_a, scale() if scale_b is None else scale_b, **kw)
 
 
+# Each case builds its arguments lazily (no CUDA at collection time).
 CASES = {
-    "a float16": (dict(a=torch.randn(64, 128, device="cuda", dtype=torch.float16)), "a has dtype torch.float16"),
-    "b on cpu": (dict(b=torch.randn(32, 128).to(E4M3)), "b is on cpu"),
-    "K mismatch": (dict(b=fp8(32, 64)), "their K (dim 1) must agree"),
-    "K not multiple of 16": (dict(a=fp8(64, 40), b=fp8(32, 40)), "multiple of 16"),
-    "a not K-contiguous": (dict(a=fp8(128, 64).t()), "contiguous along K"),
-    "a row stride unaligned": (dict(a=fp8(64, 136)[:, :128]), "multiple of 16 bytes"),
-    "a base unaligned": (dict(a=fp8(65, 128).view(-1)[8:8 + 64 * 128].view(64, 128)), "16-byte aligned"),
-    "a 3-D": (dict(a=fp8(64, 128).view(2, 32, 128)), "must be 2-D"),
-    "scale_a float16": (dict(scale_a=torch.ones(1, device="cuda", dtype=torch.float16)), "scale_a has dtype torch.float16"),
-    "scale_b on cpu": (dict(scale_b=torch.ones(1)), "scale_b is on cpu"),
-    "scale_a bad shape": (dict(scale_a=torch.ones(3, 3, device="cuda")), "scale_a has shape (3, 3)"),
-    "scale_b not a tensor": (dict(scale_b=2.0), "scale_b must be a torch.Tensor"),
-    "out wrong shape": (dict(out=torch.empty(32, 64, device="cuda", dtype=torch.bfloat16)), "out has shape (32, 64)"),
-    "out wrong dtype": (dict(out=torch.empty(64, 32, device="cuda", dtype=torch.float16)), "out has dtype torch.float16"),
-    "out transposed": (dict(out=torch.empty(32, 64, device="cuda", dtype=torch.bfloat16).t()), "row-major"),
-    "out_dtype int8": (dict(out_dtype=torch.int8), "out_dtype=torch.int8"),
+    "a float16": (lambda: dict(a=torch.randn(64, 128, device="cuda", dtype=torch.float16)), "a has dtype torch.float16"),
+    "b on cpu": (lambda: dict(b=torch.randn(32, 128).to(E4M3)), "b is on cpu"),
+    "K mismatch": (lambda: dict(b=fp8(32, 64)), "their K (dim 1) must agree"),
+    "K not multiple of 16": (lambda: dict(a=fp8(64, 40), b=fp8(32, 40)), "multiple of 16"),
+    "a not K-contiguous": (lambda: dict(a=fp8(128, 64).t()), "contiguous along K"),
+    "a row stride unaligned": (lambda: dict(a=fp8(64, 136)[:, :128]), "multiple of 16 bytes"),
+    "a base unaligned": (lambda: dict(a=fp8(65, 128).view(-1)[8:8 + 64 * 128].view(64, 128)), "16-byte aligned"),
+    "a 3-D": (lambda: dict(a=fp8(64, 128).view(2, 32, 128)), "must be 2-D"),
+    "scale_a float16": (lambda: dict(scale_a=torch.ones(1, device="cuda", dtype=torch.float16)), "scale_a has dtype torch.float16"),
+    "scale_b on cpu": (lambda: dict(scale_b=torch.ones(1)), "scale_b is on cpu"),
+    "scale_a bad shape": (lambda: dict(scale_a=torch.ones(3, 3, device="cuda")), "scale_a has shape (3, 3)"),
+    "scale_b not a tensor": (lambda: dict(scale_b=2.0), "scale_b must be a torch.Tensor"),
+    "out wrong shape": (lambda: dict(out=torch.empty(32, 64, device="cuda", dtype=torch.bfloat16)), "out has shape (32, 64)"),
+    "out wrong dtype": (lambda: dict(out=torch.empty(64, 32, device="cuda", dtype=torch.float16)), "out has dtype torch.float16"),
+    "out transposed": (lambda: dict(out=torch.empty(32, 64, device="cuda", dtype=torch.bfloat16).t()), "row-major"),
+    "out_dtype int8": (lambda: dict(out_dtype=torch.int8), "out_dtype=torch.int8"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_rejected_input(case):
-    kwargs, fragment = CASES[case]
+    make_kwargs, fragment = CASES[case]
     with pytest.raises(InputError) as info:
-        call(**kwargs)
+        call(**make_kwargs())
     assert fragment in str(info.value)
 
 
-def test_unimplemented_recipe_names_it():
-    a, b = fp8(64, 256), fp8(32, 256)
-    with pytest.raises(NotImplementedError, match="group"):
-        fp8gen.gemm(a, b, torch.ones(64, 2, device="cuda"), torch.ones(32, 2, device="cuda"))
+def test_block_scales_for_a_are_not_a_recipe():
+    a, b = fp8(256, 256), fp8(32, 256)
+    with pytest.raises(InputError, match=r"scale_a has shape \(2, 2\), which matches no scaling recipe"):
+        fp8gen.gemm(a, b, torch.ones(2, 2, device="cuda"), scale())
+
+
+def test_ue8m0_scales_only_for_group_and_block():
+    with pytest.raises(InputError, match="tensor scales must be torch.float32"):
+        call(scale_a=torch.ones(1, device="cuda").to(torch.float8_e8m0fnu))
+
+
+def test_kernel_checks_scale_shape_against_its_recipe():
+    kernel = fp8gen.compile(fp8gen.GemmSpec(scale_a="group", scale_b="block"))
+    a, b = fp8(64, 256), fp8(300, 256)
+    with pytest.raises(InputError, match=r"scale_b has shape \(2, 2\) but the 128x128 recipe .* needs \(3, 2\)"):
+        kernel(a, b, torch.ones(64, 2, device="cuda"), torch.ones(2, 2, device="cuda"))
 
 
 def test_kernel_rejects_other_formats_than_it_was_built_for():

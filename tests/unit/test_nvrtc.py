@@ -2,7 +2,7 @@
 
 import pytest
 
-from fp8gen import CompilationError, GemmSpec
+from fp8gen import CompilationError, GemmSpec, ScaleRecipe
 from fp8gen.build import build
 from fp8gen.cache import DiskCache
 from fp8gen.nvrtc import compile_cubin, compile_options
@@ -21,6 +21,13 @@ def shared_cache(tmp_path_factory):
 
 @pytest.mark.parametrize("spec", load_specs(REPO / "examples" / "kernels.toml") + [
     GemmSpec(a="e5m2", b="e5m2", out="f32", tile=(128, 64, 64), stages=6),
+    GemmSpec(scale_a="group", scale_b="block"),
+    GemmSpec(scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("group", dtype="ue8m0"), out="f32",
+             tile=(128, 64, 128)),
+    GemmSpec(scale_a="group", scale_b="group", tile=(64, 64, 128)),
+    GemmSpec(scale_a="row", scale_b="row", tile=(64, 128, 128)),
+    GemmSpec(scale_a="tensor", scale_b=ScaleRecipe("block", group_size=64), tile=(128, 64, 64), out="f16", stages=4),
+    GemmSpec(scale_a=ScaleRecipe("group", group_size=64), scale_b="block", tile=(128, 64, 128)),
 ], ids=lambda s: s.name)
 def test_spec_compiles_to_sm90a_cubin_with_symbol_and_no_spills(spec, shared_cache):
     artifact = build(spec, cache=shared_cache)

@@ -36,10 +36,14 @@ def test_missing_template_parameter_is_an_error():
         env.get_template(GEMM_TEMPLATE).render(**params)
 
 
-def test_unimplemented_recipe_raises_not_implemented_naming_it():
-    spec = GemmSpec(scale_a=ScaleRecipe("group"), scale_b=ScaleRecipe("block"))
-    with pytest.raises(NotImplementedError, match=r"1x128 \(A\) x 128x128 \(B\)"):
-        render(spec)
+def test_scale_recipes_render_their_operand_scales():
+    spec = GemmSpec(scale_a=ScaleRecipe("group"), scale_b=ScaleRecipe("block", dtype="ue8m0"))
+    text = render(spec).text
+    assert "OperandScales<fp8gen::ScaleKind::Group, float, 128>" in text
+    assert "OperandScales<fp8gen::ScaleKind::Block, uint8_t, 128>" in text
+    text = render(GemmSpec(scale_a="row", scale_b="tensor")).text
+    assert "OperandScales<fp8gen::ScaleKind::Row, float, 1>" in text
+    assert "OperandScales<fp8gen::ScaleKind::Tensor, float, 1>" in text
 
 
 def test_write_generated(tmp_path):

@@ -46,7 +46,7 @@ def test_invalid_field_names_field_value_and_allowed(field, value, fragment):
 def test_stages_that_overflow_shared_memory_report_bytes_and_limit():
     with pytest.raises(OutOfResources) as info:
         GemmSpec(stages=12)
-    assert info.value.required == 12 * 256 * 128 + 1280
+    assert info.value.required == GemmSpec().smem_bytes(12)
     assert info.value.limit == SMEM_LIMIT_BYTES
     assert "at most 7 stages" in str(info.value)
 
@@ -78,10 +78,17 @@ def test_scale_recipes_are_expressible():
         GemmSpec(scale_a="block")
     with pytest.raises(SpecError, match="ue8m0"):
         ScaleRecipe("tensor", dtype="ue8m0")
-    with pytest.raises(SpecError, match="divide the K tile"):
+    with pytest.raises(SpecError, match="divides the K tile"):
         GemmSpec(scale_a=ScaleRecipe("group", group_size=256))
     with pytest.raises(SpecError, match="unknown keys"):
         ScaleRecipe.parse({"kind": "row", "colour": "red"})
+    with pytest.raises(SpecError, match="use 'promoted'"):
+        GemmSpec(scale_a="group", accumulation="fast")
+    with pytest.raises(SpecError, match="must divide scale_b.group_size 64"):
+        GemmSpec(scale_b=ScaleRecipe("block", group_size=64), promotion_interval=128)
+    assert GemmSpec(scale_b=ScaleRecipe("group", group_size=64)).promotion_interval == 64
+    with pytest.raises(SpecError, match="must divide scale_b.group_size 128"):
+        GemmSpec(scale_b="block", tile=(128, 96, 128))
 
 
 def test_dict_round_trip():

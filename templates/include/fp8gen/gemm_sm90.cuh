@@ -17,6 +17,7 @@
 
 #include "fp8gen/epilogue.cuh"
 #include "fp8gen/pipeline.cuh"
+#include "fp8gen/scales.cuh"
 #include "fp8gen/tile_scheduler.cuh"
 
 namespace fp8gen {
@@ -24,7 +25,8 @@ namespace fp8gen {
 enum class Accumulation { Promoted, Fast };
 
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
-          int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ProducerRegs, int ConsumerRegs>
+          int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ProducerRegs, int ConsumerRegs,
+          class ElementScaleB_ = float, int StagedGroupsB = 0>
 struct GemmConfig {
   using ElementA = ElementA_;
   using ElementB = ElementB_;
@@ -36,6 +38,7 @@ struct GemmConfig {
   static constexpr int kConsumerWGs = ConsumerWGs;
   static constexpr Accumulation kAccumulation = Accum_;
   // wgmma k-steps (32 elements of K each) accumulated inside the tensor core before promotion.
+  static constexpr int kPromotionK = PromotionK;
   static constexpr int kPromotionSteps = PromotionK / 32;
   static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
   static constexpr int kGroupM = GroupM;
@@ -60,16 +63,41 @@ struct GemmConfig {
   using TiledMma = decltype(cute::make_tiled_mma(
       MmaAtom{}, cute::Layout<cute::Shape<cute::Int<ConsumerWGs>, cute::_1, cute::_1>>{}));
 
+  // Per-column B scales (1 x G groups of B) travel with each stage: StagedGroupsB
+  // K groups x BlockN columns, loaded by TMA from an N-contiguous scale tensor.
+  using ElementScaleB = ElementScaleB_;
+  static constexpr int kStagedGroupsB = StagedGroupsB;
   static constexpr int kStageBytesA = BlockM * BlockK * sizeof(ElementA);
   static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
-  static constexpr int kStageBytes = kStageBytesA + kStageBytesB;
+  static constexpr int kStageBytesScaleB = StagedGroupsB * BlockN * sizeof(ElementScaleB_);
+  static constexpr int kStageBytes = kStageBytesA + kStageBytesB + kStageBytesScaleB;
+};
+
+// Per-stage copies of per-column B scales; empty when the recipe has none.
+template <class Element, int Elements>
+struct StagedScaleBuffer {
+  alignas(128) Element data[Elements];
+};
+
+template <class Element>
+struct StagedScaleBuffer<Element, 0> {
+  Element* data = nullptr;
 };
 
 template <class Config>
-struct alignas(1024) SharedStorage {
+struct SharedStorage {
   alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
   alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
+  StagedScaleBuffer<typename Config::ElementScaleB, Config::kStages * Config::kStagedGroupsB * Config::kBlockN>
+      b_scales;
   StageBarriers<Config::kStages> barriers;
+
+  __device__ __forceinline__ typename Config::ElementScaleB* staged_scales_b(int stage) {
+    return b_scales.data + stage * Config::kStagedGroupsB * Config::kBlockN;
+  }
+  __device__ __forceinline__ typename Config::ElementScaleB const* staged_scales_b(int stage, int group) const {
+    return b_scales.data + (stage * Config::kStagedGroupsB + group) * Config::kBlockN;
+  }
 };
 
 struct GemmProblem {
@@ -81,7 +109,8 @@ struct GemmProblem {
 
 template <class Config>
 __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
-                                        SharedStorage<Config>& smem, GemmProblem const& p) {
+                                        cute::TmaDescriptor const* tma_scale_b, SharedStorage<Config>& smem,
+                                        GemmProblem const& p) {
   TileScheduler const sched(p.M, p.N, Config::kBlockM, Config::kBlockN, Config::kGroupM);
   int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
@@ -98,6 +127,11 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
       cute::SM90_TMA_LOAD_2D::copy(tma_b, full, cache_hint,
                                    smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k,
                                    t.n_block * Config::kBlockN);
+      if constexpr (Config::kStagedGroupsB > 0) {
+        cute::SM90_TMA_LOAD_2D::copy(tma_scale_b, full, cache_hint,
+                                     smem.staged_scales_b(st.stage),
+                                     t.n_block * Config::kBlockN, kb * Config::kStagedGroupsB);
+      }
       st.template advance<Config::kStages>();
     }
   }
@@ -122,9 +156,10 @@ __device__ __forceinline__ void mma_ksteps(TiledMma& tiled_mma, FragA const& tCr
 // each batch's sum lands in a partial fragment that is then added into fp32
 // `accum`, which bounds the tensor core's internal accumulation to one batch.
 // Two partials alternate so batch j+1 runs while batch j is being added.
-template <class Config, class Frags, class Smem>
+template <class Config, class Frags, class Smem, class Scales, class Coords>
 __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, PipelineState& st, int k_blocks,
-                                                  bool warp_leader) {
+                                                  bool warp_leader, Scales const& scales, Coords const& coords,
+                                                  int thread_col0, int m0, int n0) {
   using namespace cute;
   constexpr int kSteps = Config::kPromotionSteps;
   constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
@@ -134,54 +169,61 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
   constexpr int kChunk = kBatchesPerStage % 2 == 0 ? kBatchesPerStage : 2 * kBatchesPerStage;
   int const batches = k_blocks * kBatchesPerStage;
   PipelineState release = st;
-  auto issue = [&](auto& partial, int in_stage) {
+  using Factors = KGroupFactors<Config, Scales, decltype(f.accum)>;
+  Factors factors0(thread_col0);
+  Factors factors1(thread_col0);
+  // Batch `batch` of this tile, number in_stage of its stage, into `partial`.
+  auto issue = [&](auto& partial, Factors& factors, int in_stage, int batch) {
     if (in_stage == 0) smem.barriers.consumer_wait(st);
     warpgroup_fence_operand(partial);
     warpgroup_arrive();
     mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, partial, st.stage, in_stage * kSteps, true);
     warpgroup_commit_batch();
+    factors.load(scales, coords, m0, n0, batch * Config::kPromotionK, st.stage);
     if (in_stage == kBatchesPerStage - 1) st.template advance<Config::kStages>();
   };
-  auto retire = [&](auto& partial, int in_stage) {
+  auto retire = [&](auto& partial, Factors const& factors, int in_stage) {
     warpgroup_fence_operand(partial);
-    if (in_stage == kBatchesPerStage - 1) {
+    bool const last_in_stage = in_stage == kBatchesPerStage - 1;
+    // Staged B scales live in the stage: read them before it is released.
+    if constexpr (Factors::kStagedB) factors.apply(f.accum, partial, scales, coords, smem);
+    if (last_in_stage) {
       smem.barriers.consumer_release(release, warp_leader);
       release.template advance<Config::kStages>();
     }
-    CUTE_UNROLL
-    for (int i = 0; i < size(f.accum); ++i) f.accum(i) += partial(i);
+    if constexpr (!Factors::kStagedB) factors.apply(f.accum, partial, scales, coords, smem);
   };
   clear(f.accum);
-  issue(f.partial0, 0);
+  issue(f.partial0, factors0, 0, 0);
   // Batch i of a chunk is in flight in partial[i % 2] when pair(i) starts:
   // pair(i) issues batches i + 1 and i + 2 and retires batches i and i + 1.
-  auto pair = [&](int i) {
-    issue(f.partial1, (i + 1) % kBatchesPerStage);
+  auto pair = [&](int i, int j) {
+    issue(f.partial1, factors1, (i + 1) % kBatchesPerStage, j + i + 1);
     warpgroup_wait<1>();
-    retire(f.partial0, i % kBatchesPerStage);
-    issue(f.partial0, (i + 2) % kBatchesPerStage);
+    retire(f.partial0, factors0, i % kBatchesPerStage);
+    issue(f.partial0, factors0, (i + 2) % kBatchesPerStage, j + i + 2);
     warpgroup_wait<1>();
-    retire(f.partial1, (i + 1) % kBatchesPerStage);
+    retire(f.partial1, factors1, (i + 1) % kBatchesPerStage);
   };
   int j = 0;
   for (; j + kChunk < batches; j += kChunk) {
     CUTE_UNROLL
-    for (int i = 0; i < kChunk; i += 2) pair(i);
+    for (int i = 0; i < kChunk; i += 2) pair(i, j);
   }
   // The last chunk holds kChunk batches, or (one batch per stage) possibly
   // just one. Every wait here is unconditional within its branch, which
   // ptxas needs to keep the wgmma pipelined.
   if (j + kChunk == batches) {
     CUTE_UNROLL
-    for (int i = 0; i + 2 < kChunk; i += 2) pair(i);
-    issue(f.partial1, (kChunk - 1) % kBatchesPerStage);
+    for (int i = 0; i + 2 < kChunk; i += 2) pair(i, j);
+    issue(f.partial1, factors1, (kChunk - 1) % kBatchesPerStage, j + kChunk - 1);
     warpgroup_wait<1>();
-    retire(f.partial0, (kChunk - 2) % kBatchesPerStage);
+    retire(f.partial0, factors0, (kChunk - 2) % kBatchesPerStage);
     warpgroup_wait<0>();
-    retire(f.partial1, (kChunk - 1) % kBatchesPerStage);
+    retire(f.partial1, factors1, (kChunk - 1) % kBatchesPerStage);
   } else {
     warpgroup_wait<0>();
-    retire(f.partial0, 0);
+    retire(f.partial0, factors0, 0);
   }
 }
 
@@ -244,6 +286,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   Tensor coords = thr_mma.partition_C(make_identity_tensor(Shape<Int<BM>, Int<BN>>{}));
 
   bool const warp_leader = (consumer_thread % 32) == 0;
+  int const thread_col0 = wgmma_thread_col0(consumer_thread);
   TileScheduler const sched(p.M, p.N, BM, BN, Config::kGroupM);
   int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
   PipelineState st;
@@ -251,7 +294,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
     TileCoord const t = sched.coord(tile);
     if constexpr (Config::kAccumulation == Accumulation::Promoted) {
-      mainloop_promoted<Config>(f, smem, st, k_blocks, warp_leader);
+      mainloop_promoted<Config>(f, smem, st, k_blocks, warp_leader, scales, coords, thread_col0, t.m_block * BM,
+                                t.n_block * BN);
     } else {
       mainloop_fast<Config>(f, smem, st, k_blocks, warp_leader);
     }
@@ -261,6 +305,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
 
 template <class Config, class Scales>
 __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
+                                            cute::TmaDescriptor const* tma_scale_b,
                                             typename Config::ElementD* d, Scales const& scales,
                                             GemmProblem const& p) {
   extern __shared__ uint8_t raw_smem[];
@@ -273,13 +318,14 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
   if (threadIdx.x == 0) {
     cute::prefetch_tma_descriptor(tma_a);
     cute::prefetch_tma_descriptor(tma_b);
+    if constexpr (Config::kStagedGroupsB > 0) cute::prefetch_tma_descriptor(tma_scale_b);
     smem.barriers.init(Config::kConsumerWGs * 4);
   }
   __syncthreads();
 
   if (warpgroup == 0) {
     cutlass::arch::warpgroup_reg_dealloc<Config::kProducerRegs>();
-    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, smem, p);
+    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, tma_scale_b, smem, p);
   } else {
     cutlass::arch::warpgroup_reg_alloc<Config::kConsumerRegs>();
     consume<Config>(smem, p, scales, d, threadIdx.x - 128);

@@ -1,0 +1,103 @@
+"""Quantize bf16/f16/f32 tensors to FP8 with the scales fp8gen.gemm reads, for every recipe.
+
+Runs as torch operations on the tensor's device (the GPU for CUDA tensors).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import InputError
+from .spec import ceil_div
+
+FP8_MAX = {"e4m3": 448.0, "e5m2": 57344.0}
+FP8_DTYPES = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
+RECIPES = ("tensor", "row", "group", "block")
+
+
+def _scale_from_amax(amax: torch.Tensor, fp8_max: float, ue8m0: bool) -> torch.Tensor:
+    """amax / fp8_max, with all-zero groups getting scale 1; UE8M0 rounds up to a power of two."""
+    scale = torch.where(amax > 0, amax / fp8_max, torch.ones_like(amax))
+    if ue8m0:
+        scale = torch.exp2(torch.ceil(torch.log2(scale)))
+    return scale
+
+
+def _padded(x: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    if x.shape == (rows, cols):
+        return x
+    return torch.nn.functional.pad(x, (0, cols - x.shape[1], 0, rows - x.shape[0]))
+
+
+def quantize(x: torch.Tensor, recipe: str = "group", *, fmt: str = "e4m3", group_size: int = 128,
+             scale_dtype: str = "f32") -> tuple[torch.Tensor, torch.Tensor]:
+    """Quantize a (rows, K) tensor for use as fp8gen.gemm's `a` or `b`.
+
+    recipe: "tensor" (scale shape (1,)), "row" ((rows, 1)), "group" (1 x group_size along K:
+    (rows, ceil(K/G)), returned rows-contiguous, the layout the kernel reads fastest) or "block"
+    (G x G: (ceil(rows/G), ceil(K/G))). fmt: "e4m3" (amax / 448) or "e5m2" (amax / 57344).
+    scale_dtype: "f32", or "ue8m0" (group/block only: power-of-two scales rounded up, returned as
+    torch.float8_e8m0fnu). Groups whose amax is zero get scale 1.
+    Returns (fp8 tensor, scales) with x ~= fp8 * scales expanded over each group.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise InputError(f"x must be a 2-D tensor (rows, K), got {type(x).__name__} {getattr(x, 'shape', '')}")
+    if x.dtype not in (torch.bfloat16, torch.float16, torch.float32):
+        raise InputError(f"x has dtype {x.dtype}; expected torch.bfloat16, torch.float16 or torch.float32")
+    if recipe not in RECIPES:
+        raise InputError(f"recipe={recipe!r} is invalid; allowed: {', '.join(RECIPES)}")
+    if fmt not in FP8_MAX:
+        raise InputError(f"fmt={fmt!r} is invalid; allowed: e4m3, e5m2")
+    if scale_dtype not in ("f32", "ue8m0") or (scale_dtype == "ue8m0" and recipe in ("tensor", "row")):
+        raise InputError(f"scale_dtype={scale_dtype!r} is invalid for recipe {recipe!r}; "
+                         "f32 for every recipe, ue8m0 for group and block")
+    if recipe in ("group", "block") and (not isinstance(group_size, int) or group_size <= 0):
+        raise InputError(f"group_size={group_size!r} must be a positive integer")
+    rows, k = x.shape
+    xf = x.float()
+    fp8_max, ue8m0 = FP8_MAX[fmt], scale_dtype == "ue8m0"
+    if recipe == "tensor":
+        scale = _scale_from_amax(xf.abs().amax().reshape(1), fp8_max, ue8m0)
+        expanded = scale
+    elif recipe == "row":
+        scale = _scale_from_amax(xf.abs().amax(dim=1, keepdim=True), fp8_max, ue8m0)
+        expanded = scale
+    elif recipe == "group":
+        kg = ceil_div(k, group_size)
+        groups = _padded(xf, rows, kg * group_size).view(rows, kg, group_size)
+        scale = _scale_from_amax(groups.abs().amax(dim=2), fp8_max, ue8m0)
+        expanded = scale.repeat_interleave(group_size, dim=1)[:, :k]
+    else:
+        rb, kg = ceil_div(rows, group_size), ceil_div(k, group_size)
+        blocks = _padded(xf, rb * group_size, kg * group_size).view(rb, group_size, kg, group_size)
+        scale = _scale_from_amax(blocks.abs().amax(dim=(1, 3)), fp8_max, ue8m0)
+        expanded = scale.repeat_interleave(group_size, 0).repeat_interleave(group_size, 1)[:rows, :k]
+    q = (xf / expanded).clamp(-fp8_max, fp8_max).to(FP8_DTYPES[fmt])
+    if ue8m0:
+        scale = scale.to(torch.float8_e8m0fnu)
+    if recipe == "group":
+        scale = rows_contiguous(scale)
+    return q, scale
+
+
+def rows_contiguous(scale: torch.Tensor) -> torch.Tensor:
+    """(rows, groups) scales with rows contiguous and each group's column 16-byte aligned: the layout
+    the kernels read without a copy (coalesced A row scales; TMA-staged B column scales)."""
+    rows, groups = scale.shape
+    align = 16 // scale.element_size()
+    buffer = torch.empty((groups, -(-rows // align) * align), dtype=scale.dtype, device=scale.device)
+    buffer[:, :rows] = scale.t()
+    return buffer[:, :rows].t()
+
+
+def dequantize(q: torch.Tensor, scale: torch.Tensor, recipe: str, *, group_size: int = 128) -> torch.Tensor:
+    """float64 values of a quantized operand: q times its scales expanded over each group (for references)."""
+    rows, k = q.shape
+    s = scale.double()
+    if recipe == "group":
+        s = s.repeat_interleave(group_size, dim=1)[:, :k]
+    elif recipe == "block":
+        s = s.repeat_interleave(group_size, 0).repeat_interleave(group_size, 1)[:rows, :k]
+    elif recipe == "row":
+        s = s.reshape(rows, 1)
+    return q.double() * s
