@@ -199,7 +199,8 @@ class GemmSpec:
     def stage_bytes(self) -> int:
         bm, bn, bk = self.tile
         scale_bytes = 1 if self.scale_b.dtype == "ue8m0" else 4
-        return (bm + bn) * bk + self.staged_groups_b * bn * scale_bytes  # one byte per fp8 element
+        staged_scales = -(-self.staged_groups_b * bn * scale_bytes // 128) * 128  # TMA: 128-byte aligned per stage
+        return (bm + bn) * bk + staged_scales  # one byte per fp8 element
 
     def accumulator_registers(self) -> int:
         """fp32 accumulator registers each consumer thread holds.

@@ -69,8 +69,12 @@ struct GemmConfig {
   static constexpr int kStagedGroupsB = StagedGroupsB;
   static constexpr int kStageBytesA = BlockM * BlockK * sizeof(ElementA);
   static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
-  static constexpr int kStageBytesScaleB = StagedGroupsB * BlockN * sizeof(ElementScaleB_);
-  static constexpr int kStageBytes = kStageBytesA + kStageBytesB + kStageBytesScaleB;
+  // TMA writes shared memory at 128-byte aligned addresses: pad each stage's scales to that.
+  static constexpr int kStageBytesScaleB = (StagedGroupsB * BlockN * int(sizeof(ElementScaleB_)) + 127) / 128 * 128;
+  static constexpr int kStagedScaleStride = kStageBytesScaleB / int(sizeof(ElementScaleB_));
+  // Bytes the TMA loads of one stage deliver (the transaction count of its full barrier).
+  static constexpr int kStageTxBytes =
+      kStageBytesA + kStageBytesB + StagedGroupsB * BlockN * int(sizeof(ElementScaleB_));
 };
 
 // Per-stage copies of per-column B scales; empty when the recipe has none.
@@ -88,15 +92,14 @@ template <class Config>
 struct SharedStorage {
   alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
   alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
-  StagedScaleBuffer<typename Config::ElementScaleB, Config::kStages * Config::kStagedGroupsB * Config::kBlockN>
-      b_scales;
+  StagedScaleBuffer<typename Config::ElementScaleB, Config::kStages * Config::kStagedScaleStride> b_scales;
   StageBarriers<Config::kStages> barriers;
 
   __device__ __forceinline__ typename Config::ElementScaleB* staged_scales_b(int stage) {
-    return b_scales.data + stage * Config::kStagedGroupsB * Config::kBlockN;
+    return b_scales.data + stage * Config::kStagedScaleStride;
   }
   __device__ __forceinline__ typename Config::ElementScaleB const* staged_scales_b(int stage, int group) const {
-    return b_scales.data + (stage * Config::kStagedGroupsB + group) * Config::kBlockN;
+    return b_scales.data + stage * Config::kStagedScaleStride + group * Config::kBlockN;
   }
 };
 
@@ -118,7 +121,7 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
   for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
     TileCoord const t = sched.coord(tile);
     for (int kb = 0; kb < k_blocks; ++kb) {
-      smem.barriers.producer_acquire(st, Config::kStageBytes);
+      smem.barriers.producer_acquire(st, Config::kStageTxBytes);
       uint64_t* full = smem.barriers.full_barrier(st);
       int const k = kb * Config::kBlockK;
       cute::SM90_TMA_LOAD_2D::copy(tma_a, full, cache_hint,
