@@ -72,10 +72,11 @@ class Kernel:
         tma_b = tma_descriptor_2d(b.data_ptr(), n, k, b.stride(0) if n > 1 else k, bn, bk, bk)
         tma_scale_b = tma_b  # placeholder: the kernel reads it only for 1xG B scales
         if staged_b is not None:
-            groups = staged_b.shape[1]
-            tma_scale_b = tma_descriptor_2d(
-                staged_b.data_ptr(), groups, n, (staged_b.stride(1) if groups > 1 else n) * staged_b.element_size(),
-                self.spec.staged_groups_b, bn, element="u8" if staged_b.element_size() == 1 else "f32")
+            groups, size = staged_b.shape[1], staged_b.element_size()
+            # With one K group the stride is never used, but TMA still wants a multiple of 16 bytes.
+            row_stride = staged_b.stride(1) * size if groups > 1 else -(-n * size // 16) * 16
+            tma_scale_b = tma_descriptor_2d(staged_b.data_ptr(), groups, n, row_stride, self.spec.staged_groups_b, bn,
+                                            element="u8" if size == 1 else "f32")
         tiles = ceil_div(m, bm) * ceil_div(n, bn)
         shape = LaunchShape(grid=(min(tiles, _sm_count(device_index)), 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"])

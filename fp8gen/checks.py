@@ -111,22 +111,30 @@ def tma_scale_layout(s: torch.Tensor) -> torch.Tensor:
 
 
 def infer_recipe(name: str, scale, rows: int, k: int, operand: str) -> str:
-    """The scaling recipe a scale tensor's shape implies (see fp8gen.gemm's docstring for the table)."""
+    """The scaling recipe a scale tensor's shape implies (see fp8gen.gemm's docstring for the table).
+
+    UE8M0 scales only exist for groups and blocks, so for them a shape that is also a valid
+    per-tensor or per-row shape (one row, or one K group) is read as groups/blocks.
+    """
     scale = require_tensor(name, scale)
     shape = tuple(scale.shape)
     k_groups = ceil_div(k, 128)
-    if scale.numel() == 1 and len(shape) <= 2:
+    grouped_only = scale.dtype == torch.float8_e8m0fnu
+    if not grouped_only and scale.numel() == 1 and len(shape) <= 2:
         return "tensor"
-    if shape in ((rows,), (rows, 1)):
+    if not grouped_only and shape in ((rows,), (rows, 1)):
         return "row"
     if shape == (rows, k_groups):
         return "group"
     if operand == "b" and shape == (ceil_div(rows, 128), k_groups):
         return "block"
-    allowed = [f"() or (1,) per-tensor", f"({rows},) or ({rows}, 1) per-row", f"({rows}, {k_groups}) 1x128 groups"]
+    allowed = [] if grouped_only else ["() or (1,) per-tensor", f"({rows},) or ({rows}, 1) per-row"]
+    allowed.append(f"({rows}, {k_groups}) 1x128 groups")
     if operand == "b":
         allowed.append(f"({ceil_div(rows, 128)}, {k_groups}) 128x128 blocks")
-    raise InputError(f"{name} has shape {shape}, which matches no scaling recipe; expected one of: {'; '.join(allowed)}")
+    note = " (float8_e8m0fnu scales exist only for groups and blocks)" if grouped_only else ""
+    raise InputError(f"{name} has shape {shape}, which matches no scaling recipe{note}; "
+                     f"expected one of: {'; '.join(allowed)}")
 
 
 def check_out(out, m: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:

@@ -59,8 +59,10 @@ def test_block_scales_for_a_are_not_a_recipe():
 
 
 def test_ue8m0_scales_only_for_group_and_block():
-    with pytest.raises(InputError, match="tensor scales must be torch.float32"):
+    with pytest.raises(InputError, match=r"scale_a has shape \(1,\), which matches no scaling recipe \(float8_e8m0fnu"):
         call(scale_a=torch.ones(1, device="cuda").to(torch.float8_e8m0fnu))
+    with pytest.raises(InputError, match=r"scale_a has shape \(64,\), which matches no scaling recipe"):
+        call(scale_a=torch.ones(64, device="cuda").to(torch.float8_e8m0fnu))
 
 
 def test_kernel_checks_scale_shape_against_its_recipe():

@@ -47,3 +47,9 @@ def test_recipe_follows_scale_shape(shape, operand, rows, recipe):
 def test_unknown_scale_shape_lists_what_is_expected():
     with pytest.raises(InputError, match=r"scale_b has shape \(57, 56\).*\(56, 56\) 128x128 blocks"):
         infer_recipe("scale_b", torch.ones(57, 56), 7168, 7168, "b")
+
+
+def test_ue8m0_scales_of_one_element_are_groups():
+    scale = torch.ones(1, 1).to(torch.float8_e8m0fnu)
+    assert infer_recipe("scale_a", scale, 1, 16, "a") == "group"
+    assert infer_recipe("scale_b", scale, 17, 100, "b") == "block"
