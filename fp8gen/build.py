@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import env, nvrtc
-from .errors import CompilationError
+from .errors import CacheSecurityError, CompilationError
 from .cache import DiskCache
 from .render import RenderedSource, include_dir, render, write_generated
 from .spec import GemmSpec
@@ -136,11 +136,24 @@ def _build_locked(spec, source, key, tc, cache: DiskCache, source_path) -> Artif
             entry = cache.publish(key, spec.name, binary.cubin, meta, source.text)
             return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=entry.meta, path=entry.path,
                             compile_seconds=binary.seconds)
-    except PermissionError as exc:
-        warnings.warn(f"fp8gen: cache directory {cache.root} is not writable ({exc}); keeping kernels in memory only",
-                      stacklevel=3)
+    except CacheSecurityError:
+        raise
+    except OSError as exc:
+        _warn_cache_unusable(cache, exc)
         binary, meta = _compile(spec, source, tc, source_path)
         return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=dict(meta, key=key), compile_seconds=binary.seconds)
+
+
+_warned_roots: set[str] = set()
+
+
+def _warn_cache_unusable(cache: DiskCache, exc: OSError) -> None:
+    """One warning per cache directory and process: kernels are then kept in memory only."""
+    if str(cache.root) in _warned_roots:
+        return
+    _warned_roots.add(str(cache.root))
+    warnings.warn(f"fp8gen: cache directory {cache.root} is not usable ({exc}); compiled kernels are kept "
+                  "in memory for this process only", stacklevel=4)
 
 
 def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> tuple[str, float | None]:

@@ -15,14 +15,19 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from . import env
+from .errors import CacheSecurityError
 from .fsutil import atomic_write
 
+STALE_TEMP_SECONDS = 3600  # a temp directory this old belongs to a process that died mid-publish
 CUBIN_FILE = "kernel.cubin"
 SOURCE_FILE = "kernel.cu"
 META_FILE = "meta.json"
@@ -44,12 +49,44 @@ class DiskCache:
 
     def _ensure_root(self) -> None:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.check_private(self.root)
+
+    @staticmethod
+    def check_private(path: Path) -> None:
+        """Refuse a cache path owned by another user or writable by group/others (it would let them
+        plant code we then load), unless FP8GEN_TRUST_SHARED_CACHE=1."""
+        if env.trust_shared_cache():
+            return
+        info = path.stat()
+        if info.st_uid != os.getuid():
+            raise CacheSecurityError(f"fp8gen cache path {path} is owned by uid {info.st_uid}, not by you "
+                                     f"(uid {os.getuid()}); set FP8GEN_CACHE_DIR to a private directory, or "
+                                     "FP8GEN_TRUST_SHARED_CACHE=1 for a shared cache you trust")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise CacheSecurityError(f"fp8gen cache path {path} is writable by group or others "
+                                     f"(mode {stat.filemode(info.st_mode)}); run `chmod go-w {path}`, or set "
+                                     "FP8GEN_TRUST_SHARED_CACHE=1 for a shared cache you trust")
+
+    def remove_stale_temps(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Delete temp directories left by processes that died while publishing. Returns how many."""
+        removed = 0
+        now = time.time()
+        for tmp in self.root.glob(".tmp-*"):
+            try:
+                if now - tmp.stat().st_mtime > older_than:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     def load(self, key: str, name: str) -> CachedEntry | None:
         """The entry for `key`, or None if absent. A corrupt entry is removed with a warning."""
         path = self.entry_dir(key, name)
         if not path.is_dir():
             return None
+        self.check_private(self.root)
+        self.check_private(path)
         try:
             meta = json.loads((path / META_FILE).read_text())
             cubin = (path / CUBIN_FILE).read_bytes()
@@ -69,6 +106,7 @@ class DiskCache:
     def publish(self, key: str, name: str, cubin: bytes, meta: dict, source: str) -> CachedEntry:
         """Store an entry atomically. If another process published it first, theirs is kept."""
         self._ensure_root()
+        self.remove_stale_temps()
         final = self.entry_dir(key, name)
         meta = dict(meta, key=key, cubin_sha256=hashlib.sha256(cubin).hexdigest())
         tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".tmp-{name}."))

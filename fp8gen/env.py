@@ -43,3 +43,9 @@ def keep_generated() -> bool:
 def generated_dir() -> Path:
     """FP8GEN_GENERATED_DIR, else ./generated."""
     return Path(os.environ.get("FP8GEN_GENERATED_DIR") or "generated")
+
+
+def trust_shared_cache() -> bool:
+    """FP8GEN_TRUST_SHARED_CACHE=1: accept a cache directory or entries not private to this user
+    (a shared read-only cache). Loading a cubin is loading code: set it only for caches you control."""
+    return os.environ.get("FP8GEN_TRUST_SHARED_CACHE", "") == "1"

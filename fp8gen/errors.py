@@ -47,3 +47,7 @@ class ToolchainError(Fp8genError, RuntimeError):
 
 class CudaError(Fp8genError, RuntimeError):
     """A CUDA driver call failed."""
+
+
+class CacheSecurityError(Fp8genError, PermissionError):
+    """The kernel cache is not private to this user; loading code from it is refused."""

@@ -1,0 +1,120 @@
+"""The cache under concurrency, crashes, unusable directories and untrusted permissions."""
+
+import os
+import signal
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from fp8gen import GemmSpec
+from fp8gen import build as build_module
+from fp8gen.build import build, nvrtc_compile_count
+from fp8gen.cache import DiskCache
+from fp8gen.errors import CacheSecurityError
+from tests.conftest import REPO
+
+SPEC = GemmSpec(tile=(64, 64, 128), name="reliability_probe")
+SPEC_ARGS = "tile=(64, 64, 128), name='reliability_probe'"  # the same spec, for child processes
+
+
+def child_env(cache_dir, **extra):
+    return dict(os.environ, FP8GEN_CACHE_DIR=str(cache_dir), PYTHONPATH=str(REPO), **extra)
+
+
+def entries(cache_dir):
+    return sorted(p.name for p in cache_dir.iterdir() if not p.name.startswith("."))
+
+
+@pytest.fixture(autouse=True)
+def fresh_memory(monkeypatch):
+    monkeypatch.setattr(build_module, "_memory", {})
+    monkeypatch.setattr(build_module, "_warned_roots", set())
+
+
+def test_sixteen_processes_building_one_spec_compile_it_once(cache_dir):
+    probe = ("from fp8gen import GemmSpec; from fp8gen.build import build, nvrtc_compile_count; "
+             f"a = build(GemmSpec({SPEC_ARGS})); assert len(a.cubin) > 0; print(nvrtc_compile_count())")
+    procs = [subprocess.Popen([sys.executable, "-c", probe], env=child_env(cache_dir), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(16)]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results if err]
+    assert sum(int(out.split()[-1]) for out, _ in results) == 1
+    assert len(entries(cache_dir)) == 1
+    assert not [p for p in cache_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+KILLED_WRITER = f"""
+import time
+import fp8gen.cache as cache
+from fp8gen import GemmSpec
+from fp8gen.build import build
+original = cache.atomic_write
+def slow_write(path, data):
+    original(path, data)
+    if path.name == cache.CUBIN_FILE:
+        print("writing", flush=True)
+        time.sleep(600)
+cache.atomic_write = slow_write
+build(GemmSpec({SPEC_ARGS}))
+"""
+
+
+def test_process_killed_while_publishing_leaves_nothing_loadable(cache_dir):
+    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER], env=child_env(cache_dir), stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline().strip() == "writing"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    cache = DiskCache(cache_dir)
+    assert entries(cache_dir) == []  # only the dead process's temp directory is there
+    assert [p for p in cache_dir.iterdir() if p.name.startswith(".tmp-")]
+    before = nvrtc_compile_count()
+    artifact = build(SPEC, cache=cache)  # the dead process's lock was released by the OS
+    assert nvrtc_compile_count() == before + 1 and len(entries(cache_dir)) == 1
+    assert cache.remove_stale_temps(older_than=0) == 1
+    assert not [p for p in cache_dir.iterdir() if p.name.startswith(".tmp-")]
+    assert cache.load(artifact.key, SPEC.name).cubin == artifact.cubin
+
+
+def test_unusable_cache_directory_warns_once_and_keeps_kernels_in_memory(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    cache = DiskCache(blocker / "cache")
+    with pytest.warns(UserWarning, match="not usable") as caught:
+        first = build(SPEC, cache=cache)
+        second = build(GemmSpec(tile=(64, 64, 128), stages=3, name="reliability_probe2"), cache=cache)
+    assert len([w for w in caught if "not usable" in str(w.message)]) == 1
+    assert first.cubin and second.cubin and first.path is None
+
+
+def test_group_writable_cache_is_refused_unless_trusted(cache_dir, monkeypatch):
+    build(SPEC, cache=DiskCache(cache_dir))
+    monkeypatch.setattr(build_module, "_memory", {})
+    os.chmod(cache_dir, 0o775)
+    with pytest.raises(CacheSecurityError, match="writable by group or others"):
+        build(SPEC, cache=DiskCache(cache_dir))
+    monkeypatch.setenv("FP8GEN_TRUST_SHARED_CACHE", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert build(SPEC, cache=DiskCache(cache_dir)).compile_seconds is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_entry_owned_by_another_user_is_refused(cache_dir, monkeypatch):
+    artifact = build(SPEC, cache=DiskCache(cache_dir))
+    monkeypatch.setattr(build_module, "_memory", {})
+    os.chown(artifact.path, 12345, 12345)
+    with pytest.raises(CacheSecurityError, match="owned by uid 12345"):
+        build(SPEC, cache=DiskCache(cache_dir))
+
+
+def test_new_fp8gen_version_means_new_key(monkeypatch):
+    from fp8gen import render
+    from fp8gen.toolchain import toolchain
+
+    source = render.render(SPEC)
+    old = build_module.cache_key(source, toolchain())
+    monkeypatch.setattr(build_module, "__version__", "99.0.0")
+    assert build_module.cache_key(source, toolchain()) != old
