@@ -55,36 +55,76 @@ class Kernel:
         device = checks.check_same_device(a=a, b=b)
         scales = (checks.scale_argument("scale_a", scale_a, self.spec.scale_a, m, k, device)
                   + checks.scale_argument("scale_b", scale_b, self.spec.scale_b, n, k, device))
-        staged_b = checks.tma_scale_layout(scale_b) if self.spec.staged_groups_b else None
+        # 1xG group scales reach the kernel through TMA, in the layout TMA reads (a copy only if needed).
+        staged = tuple(checks.tma_scale_layout(s) if self.spec.staged_groups(operand) else None
+                       for operand, s in (("a", scale_a), ("b", scale_b)))
         if out is None:
             out = torch.empty((m, n), dtype=self.out_dtype, device=device)
         else:
             out = checks.check_out(out, m, n, self.out_dtype, device)
         if m == 0 or n == 0:
             return out
-        self._launch(a, b, scales, staged_b, out, m, n, k, device.index)
+        # The kernel writes D with TMA; other outputs go through a padded buffer and a copy.
+        target = out if _tma_addressable(out) else _padded_output(m, n, self.out_dtype, device)
+        self._launch(a, b, scales, staged, target, m, n, k, device.index)
+        if target is not out:
+            out.copy_(target)
         return out
 
-    def _launch(self, a, b, scales: tuple[int, ...], staged_b, out, m, n, k, device_index) -> None:
+    def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, device_index) -> None:
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
         tma_b = tma_descriptor_2d(b.data_ptr(), n, k, b.stride(0) if n > 1 else k, bn, bk, bk)
-        tma_scale_b = tma_b  # placeholder: the kernel reads it only for 1xG B scales
-        if staged_b is not None:
-            groups, size = staged_b.shape[1], staged_b.element_size()
-            # With one K group the stride is never used, but TMA still wants a multiple of 16 bytes.
-            row_stride = staged_b.stride(1) * size if groups > 1 else -(-n * size // 16) * 16
-            tma_scale_b = tma_descriptor_2d(staged_b.data_ptr(), groups, n, row_stride, self.spec.staged_groups_b, bn,
-                                            element="u8" if size == 1 else "f32")
+        # The kernel reads a scale descriptor only for 1xG scales; otherwise any descriptor holds the slot.
+        tma_scale_a, tma_scale_b = (
+            tma_a if scale is None else _staged_scale_descriptor(scale, self.spec.staged_groups(operand), box)
+            for operand, scale, box in (("a", staged[0], bm), ("b", staged[1], bn)))
+        tma_d = _output_descriptor(out, m, n, launch)
         tiles = ceil_div(m, bm) * ceil_div(n, bn)
         shape = LaunchShape(grid=(min(tiles, _sm_count(device_index)), 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"])
-        ldd = out.stride(0) if m > 1 else n
-        args = (tma_a, tma_b, tma_scale_b, out.data_ptr(), *scales, m, n, k, ldd)
-        types = (None, None, None, POINTER, POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT)
+        args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k)
+        types = (None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT)
         stream = torch.cuda.current_stream(device_index).cuda_stream
         self._kernel().launch(shape, stream, device_index, args, types)
+
+
+
+def _staged_scale_descriptor(scale: torch.Tensor, groups_per_stage: int, box_rows: int):
+    """TMA descriptor for (rows, groups) 1xG scales with rows contiguous (checks.tma_scale_layout)."""
+    rows, groups = scale.shape
+    size = scale.element_size()
+    # With one K group the stride is never used, but TMA still wants a multiple of 16 bytes.
+    group_stride = scale.stride(1) * size if groups > 1 else -(-rows * size // 16) * 16
+    return tma_descriptor_2d(scale.data_ptr(), groups, rows, group_stride, groups_per_stage, box_rows,
+                             element="u8" if size == 1 else "f32")
+
+
+def _output_row_stride(out: torch.Tensor) -> int:
+    """D's row stride in bytes; a single row gets any multiple of 16 (TMA never steps it)."""
+    size = out.element_size()
+    return out.stride(0) * size if out.shape[0] > 1 else -(-out.shape[1] * size // 16) * 16
+
+
+def _tma_addressable(out: torch.Tensor) -> bool:
+    """TMA stores need a 16-byte aligned base and row stride, and (measured on the H100) write a
+    row's last 16-byte chunk whole, so the row must also end on a 16-byte boundary."""
+    aligned = out.data_ptr() % 16 == 0 and _output_row_stride(out) % 16 == 0
+    return aligned and (out.shape[1] * out.element_size()) % 16 == 0
+
+
+def _padded_output(m: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """An (m, n) view of a buffer whose rows are padded to 16 bytes."""
+    per_16_bytes = 16 // torch.empty((), dtype=dtype).element_size()
+    return torch.empty((m, ceil_div(n, per_16_bytes) * per_16_bytes), dtype=dtype, device=device)[:, :n]
+
+
+def _output_descriptor(out: torch.Tensor, m: int, n: int, launch: dict):
+    box_rows, box_cols = launch["output_box"]
+    element = "f32" if out.element_size() == 4 else "u16"
+    return tma_descriptor_2d(out.data_ptr(), m, n, _output_row_stride(out), box_rows, box_cols,
+                             launch["output_swizzle_bytes"], element=element)
 
 
 _kernels: dict[GemmSpec, Kernel] = {}

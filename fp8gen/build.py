@@ -70,6 +70,8 @@ def launch_metadata(spec: GemmSpec) -> dict:
         "smem_bytes": spec.smem_bytes(spec.stages),
         "tile": [bm, bn, bk],
         "cluster": list(spec.cluster),
+        "output_box": list(spec.output_box),
+        "output_swizzle_bytes": spec.output_row_bytes,
     }
 
 

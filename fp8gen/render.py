@@ -103,16 +103,17 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "group_m": spec.raster_group,
         "producer_registers": PRODUCER_REGISTERS,
         "consumer_registers": CONSUMER_REGISTERS[spec.consumer_warpgroups],
-        "scale_a": _scale_parameters(spec.scale_a),
-        "scale_b": _scale_parameters(spec.scale_b),
-        "staged_groups_b": spec.staged_groups_b,
+        "scale_a": _scale_parameters(spec.scale_a, spec.staged_groups("a")),
+        "scale_b": _scale_parameters(spec.scale_b, spec.staged_groups("b")),
         "smem_bytes": spec.smem_bytes(spec.stages),
+        "output_row_bytes": spec.output_row_bytes,
     }
 
 
-def _scale_parameters(recipe) -> dict:
+def _scale_parameters(recipe, staged_groups: int) -> dict:
     return {"kind": SCALE_KINDS[recipe.kind], "element": SCALE_ELEMENTS[recipe.dtype],
-            "group": recipe.group_size if recipe.kind in ("group", "block") else 1}
+            "group": recipe.group_size if recipe.kind in ("group", "block") else 1,
+            "staged_groups": staged_groups}
 
 
 def render(spec: GemmSpec) -> RenderedSource:

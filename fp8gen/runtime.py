@@ -95,7 +95,7 @@ class LoadedKernel:
         check(driver.cuLaunchKernelEx(config, self._kernel, (args, arg_types), 0), f"cuLaunchKernelEx({self.symbol})")
 
 
-TMA_ELEMENT_BYTES = {"u8": 1, "f32": 4}
+TMA_ELEMENT_BYTES = {"u8": 1, "u16": 2, "f32": 4}
 
 
 def tma_descriptor_2d(address: int, rows: int, cols: int, row_stride_bytes: int, box_rows: int, box_cols: int,
@@ -113,6 +113,7 @@ def tma_descriptor_2d(address: int, rows: int, cols: int, row_stride_bytes: int,
     }
     data_types = {
         "u8": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT8,
+        "u16": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT16,
         "f32": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
     }
     return check(

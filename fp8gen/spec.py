@@ -13,6 +13,7 @@ from .errors import OutOfResources, SpecError
 
 FORMATS = ("e4m3", "e5m2")
 OUT_DTYPES = ("bf16", "f16", "f32")
+OUT_BYTES = {"bf16": 2, "f16": 2, "f32": 4}
 ACCUMULATORS = ("f32",)
 ACCUMULATIONS = ("promoted", "fast")
 SCHEDULES = ("cooperative",)
@@ -25,7 +26,7 @@ CLUSTER_CHOICES = ((1, 1),)
 
 # sm_90: 227 KiB of shared memory per block once the dynamic limit is raised.
 SMEM_LIMIT_BYTES = 232448
-# Per stage: two 8-byte mbarriers. The staged scale buffer is 128-byte aligned; the whole
+# Per stage: two 8-byte mbarriers. The staged scale buffers are 128-byte aligned; the whole
 # plan is rounded to 1 KiB (the operand tiles' alignment) plus 1 KiB to align the base.
 BARRIER_BYTES_PER_STAGE = 16
 SCALE_BUFFER_ALIGNMENT = 128
@@ -190,17 +191,38 @@ class GemmSpec:
     def consumer_warpgroups(self) -> int:
         return 1 if self.tile[0] == 64 else 2
 
-    @property
-    def staged_groups_b(self) -> int:
-        """K groups of per-column B scales (1xG B recipe) carried by each pipeline stage; 0 otherwise."""
-        return self.tile[2] // self.scale_b.group_size if self.scale_b.kind == "group" else 0
+    def staged_groups(self, operand: str) -> int:
+        """K groups of an operand's 1xG scales carried by each pipeline stage; 0 for other recipes."""
+        recipe = self.scale_a if operand == "a" else self.scale_b
+        return self.tile[2] // recipe.group_size if recipe.kind == "group" else 0
+
+    def _staged_scale_bytes(self, operand: str) -> int:
+        recipe, rows = (self.scale_a, self.tile[0]) if operand == "a" else (self.scale_b, self.tile[1])
+        scale_bytes = 1 if recipe.dtype == "ue8m0" else 4
+        return -(-self.staged_groups(operand) * rows * scale_bytes // 128) * 128  # TMA: 128-byte aligned per stage
 
     @property
     def stage_bytes(self) -> int:
         bm, bn, bk = self.tile
-        scale_bytes = 1 if self.scale_b.dtype == "ue8m0" else 4
-        staged_scales = -(-self.staged_groups_b * bn * scale_bytes // 128) * 128  # TMA: 128-byte aligned per stage
-        return (bm + bn) * bk + staged_scales  # one byte per fp8 element
+        # one byte per fp8 element
+        return (bm + bn) * bk + self._staged_scale_bytes("a") + self._staged_scale_bytes("b")
+
+    @property
+    def output_tile_bytes(self) -> int:
+        """The TMA-store epilogue stages one BM x BN output tile in shared memory."""
+        bm, bn, _ = self.tile
+        return bm * bn * OUT_BYTES[self.out]
+
+    @property
+    def output_row_bytes(self) -> int:
+        """Width of one TMA-store box (and its swizzle): the widest of 128/64/32 bytes dividing a tile row."""
+        row = self.tile[1] * OUT_BYTES[self.out]
+        return next(width for width in (128, 64, 32) if row % width == 0)
+
+    @property
+    def output_box(self) -> tuple[int, int]:
+        """(rows, columns) of a TMA store box: one 64-row wgmma atom by one swizzle-wide column panel."""
+        return 64, self.output_row_bytes // OUT_BYTES[self.out]
 
     def accumulator_registers(self) -> int:
         """fp32 accumulator registers each consumer thread holds.
@@ -220,7 +242,7 @@ class GemmSpec:
 
     def smem_bytes(self, stages: int) -> int:
         """Dynamic shared memory the kernel is launched with (the template checks it against its layout)."""
-        used = stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + SCALE_BUFFER_ALIGNMENT
+        used = stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + 2 * SCALE_BUFFER_ALIGNMENT + self.output_tile_bytes
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
 
     def _max_stages(self) -> int:

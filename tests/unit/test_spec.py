@@ -6,7 +6,7 @@ from fp8gen.spec import SMEM_LIMIT_BYTES
 
 def test_defaults_are_valid_frozen_and_hashable():
     spec = GemmSpec()
-    assert spec.stages == 7 and spec.promotion_interval == 128
+    assert spec.stages == 6 and spec.promotion_interval == 128
     assert hash(spec) == hash(GemmSpec())
     assert {spec: 1}[GemmSpec()] == 1
     with pytest.raises(AttributeError):

@@ -1,10 +1,12 @@
 // Epilogue: scale the fp32 accumulator fragment, convert to the output type
-// and store it to global memory, predicated on the M/N edges.
+// and store it to global memory through shared memory and TMA.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cute/arch/copy_sm90_tma.hpp>
 #include <cute/tensor.hpp>
+#include <cutlass/arch/barrier.h>
 
 #include "fp8gen/fragment.cuh"
 
@@ -34,46 +36,131 @@ struct OutputConvert<__half> {
   __device__ __forceinline__ static Pair two(float x, float y) { return __floats2half2_rn(x, y); }
 };
 
-// Writes one BM x BN tile: D(m, n) = accum * a.epilogue(m) * b.epilogue(n),
-// converted to ElementD. The two columns of a fragment pair are adjacent, so
-// they are stored together when both are inside N and the address is aligned
-// for the pair type.
-template <class ElementD, class Accum, class Coords, class Scales>
-__device__ __forceinline__ void store_tile(Accum const& accum, Coords const& coords, Scales const& scales,
-                                           ElementD* d, int ldd, int M, int N, int m0, int n0) {
-  using Convert = OutputConvert<ElementD>;
+// Visits a thread's outputs of one tile in column pairs: f(mm, r, nn, v, v0, v1)
+// with v0, v1 the values of the pair's two columns, scaled by
+// a.epilogue(m) * b.epilogue(n). (row0, col0) is the thread's first element
+// in the tile; rows and columns past M and N are visited too (their scales
+// read as 0).
+template <int ConsumerWGs, int BlockN, class Accum, class Scales, class F>
+__device__ __forceinline__ void for_each_scaled_pair(Accum const& accum, Scales const& scales, int m0, int n0,
+                                                     F&& f) {
   using Shape = FragmentShape<Accum>;
-  bool const pairs_aligned =
-      (ldd % 2) == 0 && (reinterpret_cast<uintptr_t>(d) % sizeof(typename Convert::Pair)) == 0;
+  float row_scale[Shape::kRowSlots];
   CUTE_UNROLL
   for (int mm = 0; mm < Shape::kM; ++mm) {
     CUTE_UNROLL
-    for (int r = 0; r < 2; ++r) {
-      int const m = m0 + row_of(coords, mm, r);
-      if (m >= M) continue;
-      float const row_scale = scales.a.epilogue(m);
-      ElementD* row = d + static_cast<int64_t>(m) * ldd;
+    for (int r = 0; r < 2; ++r) row_scale[mm * 2 + r] = scales.a.epilogue(m0 + row_offset<ConsumerWGs>(mm, r));
+  }
+  // Columns outer: each column's scale is loaded once and dies after its rows.
+  CUTE_UNROLL
+  for (int nn = 0; nn < Shape::kN; ++nn) {
+    CUTE_UNROLL
+    for (int v = 0; v < Shape::kV; ++v) {
+      int const n = n0 + col_offset<BlockN, Accum>(nn, v, 0);
+      float const col_scale0 = scales.b.epilogue(n);
+      float const col_scale1 = scales.b.epilogue(n + 1);
       CUTE_UNROLL
-      for (int nn = 0; nn < Shape::kN; ++nn) {
+      for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
-        for (int v = 0; v < Shape::kV; ++v) {
-          int const n = n0 + col_of(coords, nn, v, 0);
-          if (n >= N) continue;
-          float const v0 = accum(fragment_index(0, r, v, mm, nn)) * row_scale * scales.b.epilogue(n);
-          if (n + 1 < N) {
-            float const v1 = accum(fragment_index(1, r, v, mm, nn)) * row_scale * scales.b.epilogue(n + 1);
-            if (pairs_aligned) {
-              *reinterpret_cast<typename Convert::Pair*>(row + n) = Convert::two(v0, v1);
-            } else {
-              row[n] = Convert::one(v0);
-              row[n + 1] = Convert::one(v1);
-            }
-          } else {
-            row[n] = Convert::one(v0);
-          }
+        for (int r = 0; r < 2; ++r) {
+          float const row = row_scale[mm * 2 + r];
+          f(mm, r, nn, v, accum(fragment_index(0, r, v, mm, nn)) * row * col_scale0,
+            accum(fragment_index(1, r, v, mm, nn)) * row * col_scale1);
         }
       }
     }
+  }
+}
+
+__device__ __forceinline__ void store_shared(uint32_t address, float2 v) {
+  asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(address), "f"(v.x), "f"(v.y));
+}
+
+template <class Pair>
+__device__ __forceinline__ void store_shared(uint32_t address, Pair v) {
+  static_assert(sizeof(Pair) == 4, "16-bit pairs");
+  asm volatile("st.shared.b32 [%0], %1;" ::"r"(address), "r"(*reinterpret_cast<uint32_t*>(&v)));
+}
+
+// Shared-memory image of one output tile for TMA stores: BlockN / kColumns
+// column panels, each BlockM rows of RowBytes (32, 64 or 128), in the TMA
+// swizzle of that width: 16-byte chunk c of row y sits at chunk
+// c ^ ((y * RowBytes / 128) mod (RowBytes / 16)). The fragment's column
+// pairs then land on distinct banks. The host's TMA box is 64 rows (one wgmma
+// atom) by one panel.
+template <class ElementD, int BlockM, int BlockN, int RowBytes>
+struct OutputTileLayout {
+  using Element = ElementD;
+  static constexpr int kRowBytes = RowBytes;  // the host's TMA box width and swizzle
+  static_assert(RowBytes == 32 || RowBytes == 64 || RowBytes == 128, "TMA swizzle widths are 32, 64 or 128 bytes");
+  static constexpr int kRows = BlockM;
+  static constexpr int kColumns = kRowBytes / int(sizeof(ElementD));
+  static constexpr int kPanels = BlockN / kColumns;
+  static constexpr int kPanelBytes = BlockM * kRowBytes;
+  static constexpr int kBytes = kPanels * kPanelBytes;
+  static_assert(BlockN % kColumns == 0 && kColumns >= 8, "output panels are whole column octets");
+  static constexpr uint32_t kSwizzleMask = kRowBytes / 16 - 1;
+
+  // The part of an address that depends on the thread's first element
+  // (row0, col0 < 8); the rest is a compile-time function of the fragment
+  // slot. Rows of one thread differ by multiples of 8, which leave the
+  // swizzle bits unchanged, and column offsets are multiples of 8 columns
+  // (whole 16-byte chunks), so the XOR splits into a per-thread part.
+  struct Cursor {
+    uint32_t base;
+    uint32_t chunk_xor;
+  };
+
+  __device__ __forceinline__ static Cursor cursor(uint32_t tile_base, int row0, int col0) {
+    uint32_t const col_bytes = col0 * sizeof(ElementD);
+    return {tile_base + row0 * kRowBytes + col_bytes % 16,
+            (((row0 * kRowBytes) >> 7) & kSwizzleMask) ^ (col_bytes / 16)};
+  }
+
+  // Address of the element (row0 + drow, col0 + dcol); drow and dcol are multiples of 8.
+  __device__ __forceinline__ static uint32_t address(Cursor c, int drow, int dcol) {
+    uint32_t const chunk = (dcol % kColumns) * sizeof(ElementD) / 16;
+    return c.base + (dcol / kColumns) * kPanelBytes + drow * kRowBytes + ((chunk ^ c.chunk_xor) << 4);
+  }
+};
+
+// TMA-store epilogue of one consumer warpgroup (its rows of the tile, from
+// tile row `row0`): wait until the previous tile's store has read the
+// buffer, write the converted values to shared memory, make them visible to
+// the TMA unit, and issue one TMA store per column panel. The stores complete
+// asynchronously while the warpgroup moves on to its next tile; the TMA unit
+// clips the boxes at the M/N edges.
+template <class Layout, int ConsumerWGs, int BlockN, class Accum, class Scales>
+__device__ __forceinline__ void store_tile_tma(Accum const& accum, Scales const& scales,
+                                               cute::TmaDescriptor const* tma_d, uint8_t* tile_smem,
+                                               int consumer_thread, int m0, int n0) {
+  using Convert = OutputConvert<typename Layout::Element>;
+  int const warpgroup = consumer_thread / 128;
+  bool const issuer = consumer_thread % 128 == 0;
+  int const thread_row0 = wgmma_thread_row0(consumer_thread);
+  int const thread_col0 = wgmma_thread_col0(consumer_thread);
+  auto const cursor = Layout::cursor(cute::cast_smem_ptr_to_uint(tile_smem), thread_row0, thread_col0);
+  if (issuer) cute::tma_store_wait<0>();
+  cutlass::arch::NamedBarrier::arrive_and_wait(128, warpgroup);
+  for_each_scaled_pair<ConsumerWGs, BlockN>(
+      accum, scales, m0 + thread_row0, n0 + thread_col0, [&](int mm, int r, int nn, int v, float v0, float v1) {
+        int const drow = row_offset<ConsumerWGs>(mm, r);
+        int const dcol = col_offset<BlockN, Accum>(nn, v, 0);
+        store_shared(Layout::address(cursor, drow, dcol), Convert::two(v0, v1));
+      });
+  cute::tma_store_fence();
+  cutlass::arch::NamedBarrier::arrive_and_wait(128, warpgroup);
+  if (issuer) {
+    // The warpgroup's rows are 64-row atoms, 64 * ConsumerWGs apart; one box each.
+    CUTE_UNROLL
+    for (int atom_row = warpgroup * 64; atom_row < Layout::kRows; atom_row += 64 * ConsumerWGs) {
+      CUTE_UNROLL
+      for (int panel = 0; panel < Layout::kPanels; ++panel) {
+        cute::SM90_TMA_STORE_2D::copy(tma_d, tile_smem + panel * Layout::kPanelBytes + atom_row * Layout::kRowBytes,
+                                      n0 + panel * Layout::kColumns, m0 + atom_row);
+      }
+    }
+    cute::tma_store_arrive();
   }
 }
 

@@ -26,21 +26,8 @@ __device__ __forceinline__ auto fragment_index(int c, int r, int v, int mm, int 
   return cute::make_coord(cute::make_coord(c, r, v), mm, nn);
 }
 
-// Row inside the tile of row slot (mm, r), read off the identity-tensor partition.
-template <class Coords>
-__device__ __forceinline__ int row_of(Coords const& coords, int mm, int r) {
-  return cute::get<0>(coords(fragment_index(0, r, 0, mm, 0)));
-}
-
-// Column inside the tile of column c of pair (nn, v).
-template <class Coords>
-__device__ __forceinline__ int col_of(Coords const& coords, int nn, int v, int c) {
-  return cute::get<1>(coords(fragment_index(c, 0, v, 0, nn)));
-}
-
 // A thread's first accumulator column: per the PTX wgmma D-fragment layout,
 // lane l of each warp holds columns 2 * (l % 4) + {0, 1} (+ 8 per pair).
-// Equal to col_of(coords, 0, 0, 0), but in a form ptxas keeps in one register.
 __device__ __forceinline__ int wgmma_thread_col0(int thread) { return (thread % 4) * 2; }
 
 // The same column as the thread's first column plus a compile-time offset:
@@ -51,6 +38,19 @@ __device__ __forceinline__ int wgmma_thread_col0(int thread) { return (thread % 
 template <int BlockN, class Frag>
 __device__ __forceinline__ int col_offset(int nn, int v, int c) {
   return nn * (BlockN / FragmentShape<Frag>::kN) + v * 8 + c;
+}
+
+// A thread's first accumulator row in the tile: in the wgmma D-fragment
+// layout, warp w of warpgroup g holds rows 64 g + 16 w + lane / 4 (+ 8 for r = 1).
+__device__ __forceinline__ int wgmma_thread_row0(int thread) {
+  return (thread / 128) * 64 + (thread % 128 / 32) * 16 + (thread % 32) / 4;
+}
+
+// Row of slot (mm, r) relative to the thread's first row: consumer
+// warpgroups tile M in 64-row atoms, so MMA_M steps by 64 * warpgroups.
+template <int ConsumerWGs>
+__device__ __forceinline__ int row_offset(int mm, int r) {
+  return mm * 64 * ConsumerWGs + r * 8;
 }
 
 }  // namespace fp8gen

@@ -26,7 +26,7 @@ enum class Accumulation { Promoted, Fast };
 
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
           int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ProducerRegs, int ConsumerRegs,
-          class ElementScaleB_ = float, int StagedGroupsB = 0>
+          int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB>
 struct GemmConfig {
   using ElementA = ElementA_;
   using ElementB = ElementB_;
@@ -63,57 +63,37 @@ struct GemmConfig {
   using TiledMma = decltype(cute::make_tiled_mma(
       MmaAtom{}, cute::Layout<cute::Shape<cute::Int<ConsumerWGs>, cute::_1, cute::_1>>{}));
 
-  // Per-column B scales (1 x G groups of B) travel with each stage: StagedGroupsB
-  // K groups x BlockN columns, loaded by TMA from an N-contiguous scale tensor.
-  using ElementScaleB = ElementScaleB_;
-  static constexpr int kStagedGroupsB = StagedGroupsB;
+  // 1 x G group scales of A and B travel with each stage (see StagedScales).
+  using StagedA = StagedScales<ElementScaleA, StagedGroupsA, BlockM>;
+  using StagedB = StagedScales<ElementScaleB, StagedGroupsB, BlockN>;
   static constexpr int kStageBytesA = BlockM * BlockK * sizeof(ElementA);
   static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
-  // TMA writes shared memory at 128-byte aligned addresses: pad each stage's scales to that.
-  static constexpr int kStageBytesScaleB = (StagedGroupsB * BlockN * int(sizeof(ElementScaleB_)) + 127) / 128 * 128;
-  static constexpr int kStagedScaleStride = kStageBytesScaleB / int(sizeof(ElementScaleB_));
   // Bytes the TMA loads of one stage deliver (the transaction count of its full barrier).
-  static constexpr int kStageTxBytes =
-      kStageBytesA + kStageBytesB + StagedGroupsB * BlockN * int(sizeof(ElementScaleB_));
-};
+  static constexpr int kStageTxBytes = kStageBytesA + kStageBytesB + StagedA::kTxBytes + StagedB::kTxBytes;
 
-// Per-stage copies of per-column B scales; empty when the recipe has none.
-template <class Element, int Elements>
-struct StagedScaleBuffer {
-  alignas(128) Element data[Elements];
-};
-
-template <class Element>
-struct StagedScaleBuffer<Element, 0> {
-  Element* data = nullptr;
+  using OutputTile = OutputTileLayout<ElementD_, BlockM, BlockN, OutputRowBytes>;
 };
 
 template <class Config>
 struct SharedStorage {
   alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
   alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
-  StagedScaleBuffer<typename Config::ElementScaleB, Config::kStages * Config::kStagedScaleStride> b_scales;
+  alignas(1024) uint8_t d[Config::OutputTile::kBytes];  // the TMA-store epilogue's staging tile
+  typename Config::StagedA::template Buffer<Config::kStages> a_scales;
+  typename Config::StagedB::template Buffer<Config::kStages> b_scales;
   StageBarriers<Config::kStages> barriers;
-
-  __device__ __forceinline__ typename Config::ElementScaleB* staged_scales_b(int stage) {
-    return b_scales.data + stage * Config::kStagedScaleStride;
-  }
-  __device__ __forceinline__ typename Config::ElementScaleB const* staged_scales_b(int stage, int group) const {
-    return b_scales.data + stage * Config::kStagedScaleStride + group * Config::kBlockN;
-  }
 };
 
 struct GemmProblem {
   int M;
   int N;
   int K;
-  int ldd;
 };
 
 template <class Config>
 __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
-                                        cute::TmaDescriptor const* tma_scale_b, SharedStorage<Config>& smem,
-                                        GemmProblem const& p) {
+                                        cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
+                                        SharedStorage<Config>& smem, GemmProblem const& p) {
   TileScheduler const sched(p.M, p.N, Config::kBlockM, Config::kBlockN, Config::kGroupM);
   int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
@@ -130,11 +110,8 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
       cute::SM90_TMA_LOAD_2D::copy(tma_b, full, cache_hint,
                                    smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k,
                                    t.n_block * Config::kBlockN);
-      if constexpr (Config::kStagedGroupsB > 0) {
-        cute::SM90_TMA_LOAD_2D::copy(tma_scale_b, full, cache_hint,
-                                     smem.staged_scales_b(st.stage),
-                                     t.n_block * Config::kBlockN, kb * Config::kStagedGroupsB);
-      }
+      smem.a_scales.load(tma_scale_a, full, cache_hint, st.stage, t.m_block * Config::kBlockM, kb);
+      smem.b_scales.load(tma_scale_b, full, cache_hint, st.stage, t.n_block * Config::kBlockN, kb);
       st.template advance<Config::kStages>();
     }
   }
@@ -159,10 +136,10 @@ __device__ __forceinline__ void mma_ksteps(TiledMma& tiled_mma, FragA const& tCr
 // each batch's sum lands in a partial fragment that is then added into fp32
 // `accum`, which bounds the tensor core's internal accumulation to one batch.
 // Two partials alternate so batch j+1 runs while batch j is being added.
-template <class Config, class Frags, class Smem, class Scales, class Coords>
+template <class Config, class Frags, class Smem, class Scales>
 __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, PipelineState& st, int k_blocks,
-                                                  bool warp_leader, Scales const& scales, Coords const& coords,
-                                                  int thread_col0, int m0, int n0) {
+                                                  bool warp_leader, Scales const& scales, int consumer_thread,
+                                                  int n0) {
   using namespace cute;
   constexpr int kSteps = Config::kPromotionSteps;
   constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
@@ -173,8 +150,8 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
   int const batches = k_blocks * kBatchesPerStage;
   PipelineState release = st;
   using Factors = KGroupFactors<Config, Scales, decltype(f.accum)>;
-  Factors factors0(thread_col0);
-  Factors factors1(thread_col0);
+  Factors factors0(wgmma_thread_row0(consumer_thread), wgmma_thread_col0(consumer_thread));
+  Factors factors1 = factors0;
   // Batch `batch` of this tile, number in_stage of its stage, into `partial`.
   auto issue = [&](auto& partial, Factors& factors, int in_stage, int batch) {
     if (in_stage == 0) smem.barriers.consumer_wait(st);
@@ -182,19 +159,19 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
     warpgroup_arrive();
     mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, partial, st.stage, in_stage * kSteps, true);
     warpgroup_commit_batch();
-    factors.load(scales, coords, m0, n0, batch * Config::kPromotionK, st.stage);
+    factors.load(scales, smem, n0, batch * Config::kPromotionK, st.stage);
     if (in_stage == kBatchesPerStage - 1) st.template advance<Config::kStages>();
   };
   auto retire = [&](auto& partial, Factors const& factors, int in_stage) {
     warpgroup_fence_operand(partial);
     bool const last_in_stage = in_stage == kBatchesPerStage - 1;
-    // Staged B scales live in the stage: read them before it is released.
-    if constexpr (Factors::kStagedB) factors.apply(f.accum, partial, scales, coords, smem);
+    // Staged scales live in the stage: read them before it is released.
+    if constexpr (Factors::kStaged) factors.apply(f.accum, partial, smem);
     if (last_in_stage) {
       smem.barriers.consumer_release(release, warp_leader);
       release.template advance<Config::kStages>();
     }
-    if constexpr (!Factors::kStagedB) factors.apply(f.accum, partial, scales, coords, smem);
+    if constexpr (!Factors::kStaged) factors.apply(f.accum, partial, smem);
   };
   clear(f.accum);
   issue(f.partial0, factors0, 0, 0);
@@ -275,7 +252,7 @@ __device__ __forceinline__ ConsumerFragments<TiledMma, FragA, FragB, Accum> make
 
 template <class Config, class Scales>
 __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales,
-                                        typename Config::ElementD* d, int consumer_thread) {
+                                        cute::TmaDescriptor const* tma_d, int consumer_thread) {
   using namespace cute;
   constexpr int BM = Config::kBlockM;
   constexpr int BN = Config::kBlockN;
@@ -286,10 +263,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   auto f = make_consumer_fragments(tiled_mma, thr_mma.make_fragment_A(thr_mma.partition_A(sA)),
                                    thr_mma.make_fragment_B(thr_mma.partition_B(sB)),
                                    partition_fragment_C(tiled_mma, Shape<Int<BM>, Int<BN>>{}));
-  Tensor coords = thr_mma.partition_C(make_identity_tensor(Shape<Int<BM>, Int<BN>>{}));
 
   bool const warp_leader = (consumer_thread % 32) == 0;
-  int const thread_col0 = wgmma_thread_col0(consumer_thread);
   TileScheduler const sched(p.M, p.N, BM, BN, Config::kGroupM);
   int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
   PipelineState st;
@@ -297,19 +272,24 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
     TileCoord const t = sched.coord(tile);
     if constexpr (Config::kAccumulation == Accumulation::Promoted) {
-      mainloop_promoted<Config>(f, smem, st, k_blocks, warp_leader, scales, coords, thread_col0, t.m_block * BM,
+      mainloop_promoted<Config>(f, smem, st, k_blocks, warp_leader, scales, consumer_thread,
                                 t.n_block * BN);
     } else {
       mainloop_fast<Config>(f, smem, st, k_blocks, warp_leader);
     }
-    store_tile(f.accum, coords, scales, d, p.ldd, p.M, p.N, t.m_block * BM, t.n_block * BN);
+    store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN>(f.accum, scales, tma_d, smem.d,
+                                                                          consumer_thread, t.m_block * BM,
+                                                                          t.n_block * BN);
   }
+  // Shared memory must stay valid until the last TMA store has read it.
+  if (consumer_thread % 128 == 0) cute::tma_store_wait<0>();
 }
 
 template <class Config, class Scales>
 __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
-                                            cute::TmaDescriptor const* tma_scale_b,
-                                            typename Config::ElementD* d, Scales const& scales,
+                                            cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
+                                            cute::TmaDescriptor const* tma_d,
+                                            Scales const& scales,
                                             GemmProblem const& p) {
   extern __shared__ uint8_t raw_smem[];
   // The 128B/64B TMA swizzle pattern is a function of the shared address,
@@ -321,17 +301,19 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
   if (threadIdx.x == 0) {
     cute::prefetch_tma_descriptor(tma_a);
     cute::prefetch_tma_descriptor(tma_b);
-    if constexpr (Config::kStagedGroupsB > 0) cute::prefetch_tma_descriptor(tma_scale_b);
+    if constexpr (Config::StagedA::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_a);
+    if constexpr (Config::StagedB::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_b);
+    cute::prefetch_tma_descriptor(tma_d);
     smem.barriers.init(Config::kConsumerWGs * 4);
   }
   __syncthreads();
 
   if (warpgroup == 0) {
     cutlass::arch::warpgroup_reg_dealloc<Config::kProducerRegs>();
-    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, tma_scale_b, smem, p);
+    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, tma_scale_a, tma_scale_b, smem, p);
   } else {
     cutlass::arch::warpgroup_reg_alloc<Config::kConsumerRegs>();
-    consume<Config>(smem, p, scales, d, threadIdx.x - 128);
+    consume<Config>(smem, p, scales, tma_d, threadIdx.x - 128);
   }
 }
 

@@ -7,6 +7,8 @@
 // needed; rows outside the operand read as 0 (their outputs are discarded).
 #pragma once
 
+#include <cute/arch/copy_sm90_desc.hpp>
+#include <cute/arch/copy_sm90_tma.hpp>
 #include <cute/config.hpp>
 
 #include "fp8gen/fragment.cuh"
@@ -26,9 +28,19 @@ __device__ __forceinline__ float decode_ue8m0(uint32_t e) {
 __device__ __forceinline__ float decode_scale(float const* p) { return __ldg(p); }
 __device__ __forceinline__ float decode_scale(uint8_t const* p) { return decode_ue8m0(__ldg(p)); }
 
-// ... and from a pipeline stage in shared memory.
-__device__ __forceinline__ float decode_scale_smem(float const* p) { return *p; }
-__device__ __forceinline__ float decode_scale_smem(uint8_t const* p) { return decode_ue8m0(*p); }
+// ... and from a pipeline stage in shared memory. Explicit shared loads: the
+// generic pointer would cost 64-bit address arithmetic, and volatile keeps
+// them after the barrier wait that makes the stage readable.
+__device__ __forceinline__ float decode_scale_smem(float const* p) {
+  float v;
+  asm volatile("ld.shared.f32 %0, [%1];" : "=f"(v) : "r"(cute::cast_smem_ptr_to_uint(p)));
+  return v;
+}
+__device__ __forceinline__ float decode_scale_smem(uint8_t const* p) {
+  uint32_t e;
+  asm volatile("ld.shared.u8 %0, [%1];" : "=r"(e) : "r"(cute::cast_smem_ptr_to_uint(p)));
+  return decode_ue8m0(e);
+}
 
 template <ScaleKind Kind, class Element, int GroupK>
 struct OperandScales {
@@ -54,16 +66,52 @@ struct OperandScales {
     }
   }
 
-  // Factor of operand row `row` for the partial sum of K group `k_group`.
+  // G x G block scale of operand row `row` for K group `k_group` (1 x G
+  // groups are staged through shared memory instead: see StagedScales).
   __device__ __forceinline__ float k_group(int row, int k_group) const {
-    if constexpr (Kind == ScaleKind::Group) {
-      return row < rows ? load(row * stride_row + k_group * stride_k) : 0.f;
-    } else if constexpr (Kind == ScaleKind::Block) {
-      return row < rows ? load((row / GroupK) * stride_row + k_group * stride_k) : 0.f;
-    } else {
-      return 1.f;
-    }
+    static_assert(Kind == ScaleKind::Block, "only block scales are read per K group from global memory");
+    return row < rows ? load((row / GroupK) * stride_row + k_group * stride_k) : 0.f;
   }
+};
+
+// 1 x G group scales of one operand staged through the pipeline: each stage
+// carries Groups K groups x Rows operand rows of them, loaded by TMA from a
+// row-contiguous (rows fastest) scale tensor next to the operand tile, so the
+// consumers read them from shared memory. Groups = 0: the recipe has none.
+template <class Element_, int Groups, int Rows>
+struct StagedScales {
+  using Element = Element_;
+  static constexpr int kGroups = Groups;
+  static constexpr int kTxBytes = Groups * Rows * int(sizeof(Element));
+  // TMA writes shared memory at 128-byte aligned addresses: pad each stage's scales to that.
+  static constexpr int kStageStride = (kTxBytes + 127) / 128 * 128 / int(sizeof(Element));
+
+  template <int Stages>
+  struct Buffer {
+    alignas(128) Element data[Stages * kStageStride];
+
+    __device__ __forceinline__ void load(cute::TmaDescriptor const* tma, uint64_t* full, uint64_t cache_hint,
+                                         int stage, int row0, int k_block) {
+      cute::SM90_TMA_LOAD_2D::copy(tma, full, cache_hint, data + stage * kStageStride, row0, k_block * Groups);
+    }
+
+    __device__ __forceinline__ Element const* group(int stage, int group_in_stage) const {
+      return data + stage * kStageStride + group_in_stage * Rows;
+    }
+  };
+};
+
+template <class Element_, int Rows>
+struct StagedScales<Element_, 0, Rows> {
+  using Element = Element_;
+  static constexpr int kGroups = 0;
+  static constexpr int kTxBytes = 0;
+
+  template <int Stages>
+  struct Buffer {
+    __device__ __forceinline__ void load(cute::TmaDescriptor const*, uint64_t*, uint64_t, int, int, int) {}
+    __device__ __forceinline__ Element const* group(int, int) const { return nullptr; }
+  };
 };
 
 template <class ScalesA, class ScalesB>
@@ -75,77 +123,81 @@ struct GemmScales {
   static constexpr bool kPerKGroup = ScalesA::kPerKGroup || ScalesB::kPerKGroup;
 };
 
-// The K-group factors of one promoted batch, loaded when the batch's wgmma is
-// issued so that the loads overlap the tensor-core work, and applied when it
-// retires: accum += partial * a(row, group) * b(col, group).
-// B's factor is folded into the row factors when it is uniform over the tile
-// (per-tensor/row B, or G x G blocks, whose G the spec requires to be a
-// multiple of BN). Per-column 1 x G B groups come from the stage's shared
-// memory, loaded there by the producer's TMA.
+// The K-group factors of one promoted batch, applied when it retires:
+// accum += partial * a(row, group) * b(col, group).
+// 1 x G group scales of A (per row) and B (per column) come from the stage's
+// shared memory, loaded there by the producer's TMA, and are read when the
+// batch retires. B's G x G block scale is uniform over the tile (the spec
+// requires G to be a multiple of BN); it is read from global memory when the
+// batch is issued, so that the load overlaps the tensor-core work.
 template <class Config, class Scales, class Accum>
 struct KGroupFactors {
   using Shape = FragmentShape<Accum>;
-  static constexpr bool kStagedB = Config::kStagedGroupsB > 0;
+  static constexpr bool kStagedA = Config::StagedA::kGroups > 0;
+  static constexpr bool kStagedB = Config::StagedB::kGroups > 0;
+  // Staged factors live in the stage: they are read before it is released.
+  static constexpr bool kStaged = kStagedA || kStagedB;
+  static_assert(kStagedA == (Scales::A::kKind == ScaleKind::Group), "A group scales are staged through the pipeline");
   static_assert(kStagedB == (Scales::B::kKind == ScaleKind::Group), "B group scales are staged through the pipeline");
+  static_assert(Scales::A::kKind != ScaleKind::Block, "A has no block recipe");
 
-  float row[Shape::kRowSlots];
-  int k0;
-  int n0;
-  int stage;
-  int col0;  // the thread's first column in the tile
+  float uniform_b = 1.f;
+  int k0 = 0;
+  int stage = 0;
+  int row0;  // the thread's first row and column in the tile
+  int col0;
 
-  __device__ __forceinline__ explicit KGroupFactors(int thread_col0) : col0(thread_col0) {}
+  __device__ __forceinline__ KGroupFactors(int thread_row0, int thread_col0) : row0(thread_row0), col0(thread_col0) {}
 
-  template <class Coords>
-  __device__ __forceinline__ void load(Scales const& s, Coords const& coords, int m0, int tile_n0, int k_offset,
+  template <class Smem>
+  __device__ __forceinline__ void load(Scales const& s, Smem const& smem, int tile_n0, int k_offset,
                                        int stage_index) {
     k0 = k_offset;
-    n0 = tile_n0;
     stage = stage_index;
-    if constexpr (Scales::kPerKGroup) {
-      float const uniform_b = kStagedB ? 1.f : s.b.k_group(n0, k0 / Scales::B::kGroupK);
-      CUTE_UNROLL
-      for (int mm = 0; mm < Shape::kM; ++mm) {
-        CUTE_UNROLL
-        for (int r = 0; r < 2; ++r) {
-          row[mm * 2 + r] = uniform_b * s.a.k_group(m0 + row_of(coords, mm, r), k0 / Scales::A::kGroupK);
-        }
-      }
-    }
+    if constexpr (Scales::B::kKind == ScaleKind::Block) uniform_b = s.b.k_group(tile_n0, k0 / Scales::B::kGroupK);
   }
 
-  template <class Coords, class Smem>
-  __device__ __forceinline__ float column(Scales const& s, Coords const& coords, Smem const& smem, int nn, int v,
-                                          int c) const {
-    int const col = col0 + col_offset<Config::kBlockN, Accum>(nn, v, c);
-    if constexpr (kStagedB) {
-      int const group_in_stage = (k0 % Config::kBlockK) / Scales::B::kGroupK;
-      return decode_scale_smem(smem.staged_scales_b(stage, group_in_stage) + col);
+  template <class Smem>
+  __device__ __forceinline__ float row(Smem const& smem, int mm, int r) const {
+    if constexpr (kStagedA) {
+      int const group_in_stage = (k0 % Config::kBlockK) / Scales::A::kGroupK;
+      return decode_scale_smem(smem.a_scales.group(stage, group_in_stage) + row0 +
+                               row_offset<Config::kConsumerWGs>(mm, r));
     } else {
       return 1.f;
     }
   }
 
-  template <class Partial, class Coords, class Smem>
-  __device__ __forceinline__ void apply(Accum& accum, Partial const& partial, Scales const& s, Coords const& coords,
-                                        Smem const& smem) const {
+  template <class Smem>
+  __device__ __forceinline__ float column(Smem const& smem, int nn, int v, int c) const {
+    if constexpr (kStagedB) {
+      int const group_in_stage = (k0 % Config::kBlockK) / Scales::B::kGroupK;
+      return decode_scale_smem(smem.b_scales.group(stage, group_in_stage) + col0 +
+                               col_offset<Config::kBlockN, Accum>(nn, v, c));
+    } else {
+      return 1.f;
+    }
+  }
+
+  template <class Partial, class Smem>
+  __device__ __forceinline__ void apply(Accum& accum, Partial const& partial, Smem const& smem) const {
     if constexpr (!Scales::kPerKGroup) {
       CUTE_UNROLL
       for (int i = 0; i < cute::size(accum); ++i) accum(i) += partial(i);
     } else {
       CUTE_UNROLL
-      for (int nn = 0; nn < Shape::kN; ++nn) {
+      for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
-        for (int v = 0; v < Shape::kV; ++v) {
+        for (int r = 0; r < 2; ++r) {
+          float const row_factor = uniform_b * row(smem, mm, r);
           CUTE_UNROLL
-          for (int c = 0; c < 2; ++c) {
-            float const col = column(s, coords, smem, nn, v, c);
+          for (int nn = 0; nn < Shape::kN; ++nn) {
             CUTE_UNROLL
-            for (int mm = 0; mm < Shape::kM; ++mm) {
+            for (int v = 0; v < Shape::kV; ++v) {
               CUTE_UNROLL
-              for (int r = 0; r < 2; ++r) {
+              for (int c = 0; c < 2; ++c) {
                 auto const idx = fragment_index(c, r, v, mm, nn);
-                accum(idx) = fmaf(partial(idx), row[mm * 2 + r] * col, accum(idx));
+                accum(idx) = fmaf(partial(idx), row_factor * column(smem, nn, v, c), accum(idx));
               }
             }
           }
