@@ -10,6 +10,7 @@ import torch
 from . import build as _build
 from . import checks
 from .errors import InputError
+from . import heuristics
 from .heuristics import choose_spec
 from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, tma_descriptor_2d
 from .spec import GemmSpec, ScaleRecipe, ceil_div
@@ -44,8 +45,13 @@ class Kernel:
         return self._loaded
 
     def __call__(self, a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
-                 out: torch.Tensor | None = None) -> torch.Tensor:
-        """D = (a * scale_a) @ (b * scale_b)^T with this kernel's recipes; see fp8gen.gemm for the conventions."""
+                 out: torch.Tensor | None = None, split_k: int | None = None) -> torch.Tensor:
+        """D = (a * scale_a) @ (b * scale_b)^T with this kernel's recipes; see fp8gen.gemm for the conventions.
+
+        split_k: cut K into this many ranges computed by different CTAs and summed in a fixed order
+        (deterministic); None picks it from the shape (splits only when the output tiles leave most
+        SMs idle).
+        """
         a = checks.check_operand("a", a, self._a_dtype)
         b = checks.check_operand("b", b, self._b_dtype)
         if a.shape[1] != b.shape[1]:
@@ -53,6 +59,7 @@ class Kernel:
         m, k = a.shape
         n = b.shape[0]
         device = checks.check_same_device(a=a, b=b)
+        splits = self._splits(m, n, k, split_k, device.index)
         scales = (checks.scale_argument("scale_a", scale_a, self.spec.scale_a, m, k, device)
                   + checks.scale_argument("scale_b", scale_b, self.spec.scale_b, n, k, device))
         # 1xG group scales reach the kernel through TMA, in the layout TMA reads (a copy only if needed).
@@ -66,12 +73,21 @@ class Kernel:
             return out
         # The kernel writes D with TMA; other outputs go through a padded buffer and a copy.
         target = out if _tma_addressable(out) else _padded_output(m, n, self.out_dtype, device)
-        self._launch(a, b, scales, staged, target, m, n, k, device.index)
+        self._launch(a, b, scales, staged, target, m, n, k, splits, device.index)
         if target is not out:
             out.copy_(target)
         return out
 
-    def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, device_index) -> None:
+    def _splits(self, m: int, n: int, k: int, split_k: int | None, device_index: int) -> int:
+        k_blocks = ceil_div(k, self.spec.tile[2])
+        if split_k is None:
+            return heuristics.split_k(m, n, k, self.spec.tile, _sm_count(device_index))
+        if not isinstance(split_k, int) or isinstance(split_k, bool) or not 1 <= split_k <= max(k_blocks, 1):
+            raise InputError(f"split_k={split_k!r} must be an integer from 1 to the number of K blocks "
+                             f"({k_blocks} for K={k} and BK={self.spec.tile[2]})")
+        return heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1
+
+    def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index) -> None:
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
@@ -82,13 +98,26 @@ class Kernel:
             for operand, scale, box in (("a", staged[0], bm), ("b", staged[1], bn)))
         tma_d = _output_descriptor(out, m, n, launch)
         tiles = ceil_div(m, bm) * ceil_div(n, bn)
-        shape = LaunchShape(grid=(min(tiles, _sm_count(device_index)), 1, 1), block=(launch["threads"], 1, 1),
-                            smem_bytes=launch["smem_bytes"])
-        args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k)
-        types = (None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT)
+        k_blocks_per_split = ceil_div(ceil_div(k, bk), splits)
+        partials, arrivals = _split_workspace(tiles, splits, bm * bn, out.device)
+        shape = LaunchShape(grid=(min(tiles * splits, _sm_count(device_index)), 1, 1),
+                            block=(launch["threads"], 1, 1), smem_bytes=launch["smem_bytes"])
+        args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k,
+                splits, k_blocks_per_split, partials, arrivals)
+        types = (None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT, INT, POINTER, POINTER)
         stream = torch.cuda.current_stream(device_index).cuda_stream
         self._kernel().launch(shape, stream, device_index, args, types)
 
+
+
+def _split_workspace(tiles: int, splits: int, tile_elements: int, device: torch.device) -> tuple[int, int]:
+    """(fp32 partial tiles, zeroed per-tile arrival counters) for split-K, from torch's stream-ordered
+    allocator, so concurrent launches on other streams never share them; (0, 0) without split-K."""
+    if splits == 1:
+        return 0, 0
+    partials = torch.empty(tiles * splits * tile_elements, dtype=torch.float32, device=device)
+    arrivals = torch.zeros(tiles, dtype=torch.int32, device=device)
+    return partials.data_ptr(), arrivals.data_ptr()
 
 
 def _staged_scale_descriptor(scale: torch.Tensor, groups_per_stage: int, box_rows: int):
@@ -143,7 +172,8 @@ def compile(spec: GemmSpec) -> Kernel:  # noqa: A001 - the public name the API p
 
 
 def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor, *,
-         out_dtype: torch.dtype = torch.bfloat16, out: torch.Tensor | None = None) -> torch.Tensor:
+         out_dtype: torch.dtype = torch.bfloat16, out: torch.Tensor | None = None,
+         split_k: int | None = None) -> torch.Tensor:
     """D (M, N) = (a * scale_a) @ (b * scale_b)^T, accumulated in fp32.
 
     a: (M, K) and b: (N, K), torch.float8_e4m3fn or torch.float8_e5m2 (any pair), K contiguous,
@@ -156,6 +186,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
       b: (ceil(N/G), ceil(K/G))                -> GxG blocks (float32 or float8_e8m0fnu)
     Any strides are accepted; group scales are read fastest when rows are contiguous
     (M-major, e.g. ``torch.empty(K // 128, M).t()``), which is what fp8gen.quantize returns.
+    split_k: see Kernel.__call__ (None: chosen from the shape).
     Raises InputError for invalid arguments.
     """
     a = checks.check_operand("a", a)
@@ -169,7 +200,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     recipe_b = _recipe_of("scale_b", scale_b, n, k, "b")
     spec = choose_spec(m, n, k, checks.FORMAT_OF_DTYPE[a.dtype], checks.FORMAT_OF_DTYPE[b.dtype],
                        checks.OUT_OF_DTYPE[out_dtype], recipe_a, recipe_b)
-    return compile(spec)(a, b, scale_a, scale_b, out=out)
+    return compile(spec)(a, b, scale_a, scale_b, out=out, split_k=split_k)
 
 
 def _recipe_of(name: str, scale, rows: int, k: int, operand: str) -> ScaleRecipe:

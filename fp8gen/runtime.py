@@ -6,6 +6,7 @@ Never renders or compiles: it receives an Artifact (cubin + launch metadata).
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from .errors import CudaError
 _thread_state = threading.local()
 
 
+@functools.lru_cache(maxsize=1)
 def _driver():
     from cuda.bindings import driver
 
@@ -98,11 +100,15 @@ class LoadedKernel:
 TMA_ELEMENT_BYTES = {"u8": 1, "u16": 2, "f32": 4}
 
 
+# Encoding a descriptor through the driver costs tens of microseconds from Python; weights, and
+# activations recycled by torch's caching allocator, come back with the same address and shape.
+@functools.lru_cache(maxsize=1024)
 def tma_descriptor_2d(address: int, rows: int, cols: int, row_stride_bytes: int, box_rows: int, box_cols: int,
                       swizzle_bytes: int = 0, element: str = "u8"):
     """A TMA descriptor for a row-major (rows, cols) tensor of `element`s, loaded in (box_rows, box_cols) boxes.
 
     Out-of-bounds parts of a box are filled with zeros, which is what lets M, N and K sit off the tile grid.
+    A descriptor holds only these values (no reference to the memory), so equal arguments share one.
     """
     driver = _driver()
     swizzles = {

@@ -9,51 +9,12 @@ import torch
 
 import fp8gen
 from fp8gen.heuristics import choose_spec
-from fp8gen.spec import ScaleRecipe, ceil_div
-from tests.gpu.support import gemm_error, prebuild, random_fp8
+from fp8gen.spec import ScaleRecipe
+from tests.gpu.support import FORMATS, OUT, check_recipe_gemm as check, prebuild, random_fp8, random_scales
 
-FORMATS = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
-OUT = {"bf16": (torch.bfloat16, 4e-3), "f32": (torch.float32, 2e-4)}
 A_RECIPES = ["tensor", "row", "group"]
 B_RECIPES = ["tensor", "row", "group", "block"]
 PAIRS = list(itertools.product(A_RECIPES, B_RECIPES))
-
-
-def random_scales(kind: str, rows: int, k: int, generator, dtype: str = "f32", group: int = 128) -> torch.Tensor:
-    """Positive scales spanning 2^-4 .. 2^4 (powers of two for ue8m0), in the layout gemm() documents."""
-    shape = {"tensor": (1,), "row": (rows, 1), "group": (rows, ceil_div(k, group)),
-             "block": (ceil_div(rows, group), ceil_div(k, group))}[kind]
-    exponent = torch.randint(-4, 5, shape, device="cuda", generator=generator).float()
-    if dtype == "ue8m0":
-        return torch.exp2(exponent).to(torch.float8_e8m0fnu)
-    return torch.exp2(exponent) * (1 + 0.5 * torch.rand(shape, device="cuda", generator=generator))
-
-
-def expand(scale: torch.Tensor, kind: str, rows: int, k: int, group: int = 128) -> torch.Tensor:
-    s = scale.double()
-    if kind == "group":
-        return s.repeat_interleave(group, 1)[:, :k]
-    if kind == "block":
-        return s.repeat_interleave(group, 0).repeat_interleave(group, 1)[:rows, :k]
-    return s.reshape(-1, 1) if kind == "row" else s
-
-
-def check(m, n, k, a_fmt, b_fmt, kind_a, kind_b, out_name, generator, scale_dtype="f32"):
-    a = random_fp8(m, k, FORMATS[a_fmt], generator)
-    b = random_fp8(n, k, FORMATS[b_fmt], generator)
-    dtype_a = scale_dtype if kind_a in ("group", "block") else "f32"
-    dtype_b = scale_dtype if kind_b in ("group", "block") else "f32"
-    sa = random_scales(kind_a, m, k, generator, dtype_a)
-    sb = random_scales(kind_b, n, k, generator, dtype_b)
-    out_dtype, tolerance = OUT[out_name]
-    out = torch.full((m, n), float("nan"), dtype=out_dtype, device="cuda")
-    fp8gen.gemm(a, b, sa, sb, out_dtype=out_dtype, out=out)
-    torch.cuda.synchronize()
-    assert not torch.isnan(out).any(), "some output elements were not written"
-    a64 = a.double() * expand(sa, kind_a, m, k)
-    b64 = b.double() * expand(sb, kind_b, n, k)
-    err = gemm_error(out, a64 @ b64.T, a64, b64)
-    assert err <= tolerance, f"{kind_a} x {kind_b} {m}x{n}x{k}: relative error {err:.3e}"
 
 
 @pytest.fixture(scope="module", autouse=True)

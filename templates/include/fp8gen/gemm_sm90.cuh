@@ -82,25 +82,36 @@ struct SharedStorage {
   typename Config::StagedA::template Buffer<Config::kStages> a_scales;
   typename Config::StagedB::template Buffer<Config::kStages> b_scales;
   StageBarriers<Config::kStages> barriers;
+  int split_is_last;  // split-K: broadcast of the tile counter's verdict to the consumers
 };
 
 struct GemmProblem {
   int M;
   int N;
   int K;
+  int splits;                // split-K factor (1: each CTA computes whole tiles)
+  int k_blocks_per_split;
+  float* split_partials;     // splits > 1: fp32 partial tiles, [tile][split][element][consumer thread]
+  int* split_arrivals;       // splits > 1: one zeroed counter per tile
+
+  template <class Config>
+  __device__ __forceinline__ SplitKScheduler scheduler() const {
+    return SplitKScheduler{TileScheduler(M, N, Config::kBlockM, Config::kBlockN, Config::kGroupM), splits,
+                           k_blocks_per_split, (K + Config::kBlockK - 1) / Config::kBlockK};
+  }
 };
 
 template <class Config>
 __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
                                         cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
                                         SharedStorage<Config>& smem, GemmProblem const& p) {
-  TileScheduler const sched(p.M, p.N, Config::kBlockM, Config::kBlockN, Config::kGroupM);
-  int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
+  SplitKScheduler const sched = p.scheduler<Config>();
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
   PipelineState st;
-  for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
-    TileCoord const t = sched.coord(tile);
-    for (int kb = 0; kb < k_blocks; ++kb) {
+  for (int u = blockIdx.x; u < sched.num_units(); u += gridDim.x) {
+    WorkUnit const unit = sched.unit(u);
+    TileCoord const t = unit.tile_coord;
+    for (int kb = unit.k_block_begin; kb < unit.k_block_begin + unit.k_blocks; ++kb) {
       smem.barriers.producer_acquire(st, Config::kStageTxBytes);
       uint64_t* full = smem.barriers.full_barrier(st);
       int const k = kb * Config::kBlockK;
@@ -137,9 +148,9 @@ __device__ __forceinline__ void mma_ksteps(TiledMma& tiled_mma, FragA const& tCr
 // `accum`, which bounds the tensor core's internal accumulation to one batch.
 // Two partials alternate so batch j+1 runs while batch j is being added.
 template <class Config, class Frags, class Smem, class Scales>
-__device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, PipelineState& st, int k_blocks,
-                                                  bool warp_leader, Scales const& scales, int consumer_thread,
-                                                  int n0) {
+__device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, PipelineState& st, int k_block_begin,
+                                                  int k_blocks, bool warp_leader, Scales const& scales,
+                                                  int consumer_thread, int n0) {
   using namespace cute;
   constexpr int kSteps = Config::kPromotionSteps;
   constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
@@ -159,7 +170,7 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
     warpgroup_arrive();
     mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, partial, st.stage, in_stage * kSteps, true);
     warpgroup_commit_batch();
-    factors.load(scales, smem, n0, batch * Config::kPromotionK, st.stage);
+    factors.load(scales, smem, n0, k_block_begin * Config::kBlockK + batch * Config::kPromotionK, st.stage);
     if (in_stage == kBatchesPerStage - 1) st.template advance<Config::kStages>();
   };
   auto retire = [&](auto& partial, Factors const& factors, int in_stage) {
@@ -250,6 +261,44 @@ __device__ __forceinline__ ConsumerFragments<TiledMma, FragA, FragB, Accum> make
   return {tiled_mma, tCrA, tCrB, accum, accum, accum};
 }
 
+// Split-K reduction: every split stores its fp32 partial tile; the split that
+// arrives last at the tile's counter sums all partials in split order (the
+// result does not depend on arrival order), resets the counter and returns
+// true to run the epilogue; the others return false.
+template <class Config, class Accum, class Smem>
+__device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p, Smem& smem, WorkUnit const& unit,
+                                              int consumer_thread) {
+  constexpr int kThreads = 128 * Config::kConsumerWGs;
+  constexpr int kElements = cute::size(Accum{});
+  // Named barrier 0..ConsumerWGs-1 belong to the epilogue's warpgroups.
+  constexpr int kBarrier = Config::kConsumerWGs;
+  int64_t const tile_base = static_cast<int64_t>(unit.tile) * p.splits * kElements * kThreads;
+  float* mine = p.split_partials + tile_base + static_cast<int64_t>(unit.split) * kElements * kThreads;
+  CUTE_UNROLL
+  for (int i = 0; i < kElements; ++i) __stcg(mine + i * kThreads + consumer_thread, accum(i));
+  __threadfence();
+  cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
+  if (consumer_thread == 0) {
+    int const arrived = atomicAdd(p.split_arrivals + unit.tile, 1);
+    smem.split_is_last = arrived == p.splits - 1;
+  }
+  cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
+  bool const last = smem.split_is_last;
+  // Every thread has read the flag before the next tile's arrival may rewrite it.
+  cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
+  if (!last) return false;
+  __threadfence();
+  if (consumer_thread == 0) p.split_arrivals[unit.tile] = 0;  // ready for the next launch
+  CUTE_UNROLL
+  for (int i = 0; i < kElements; ++i) accum(i) = 0.f;
+  for (int split = 0; split < p.splits; ++split) {
+    float const* partial = p.split_partials + tile_base + static_cast<int64_t>(split) * kElements * kThreads;
+    CUTE_UNROLL
+    for (int i = 0; i < kElements; ++i) accum(i) += __ldcg(partial + i * kThreads + consumer_thread);
+  }
+  return true;
+}
+
 template <class Config, class Scales>
 __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales,
                                         cute::TmaDescriptor const* tma_d, int consumer_thread) {
@@ -265,18 +314,19 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
                                    partition_fragment_C(tiled_mma, Shape<Int<BM>, Int<BN>>{}));
 
   bool const warp_leader = (consumer_thread % 32) == 0;
-  TileScheduler const sched(p.M, p.N, BM, BN, Config::kGroupM);
-  int const k_blocks = (p.K + Config::kBlockK - 1) / Config::kBlockK;
+  SplitKScheduler const sched = p.scheduler<Config>();
   PipelineState st;
 
-  for (int tile = blockIdx.x; tile < sched.num_tiles(); tile += gridDim.x) {
-    TileCoord const t = sched.coord(tile);
+  for (int u = blockIdx.x; u < sched.num_units(); u += gridDim.x) {
+    WorkUnit const unit = sched.unit(u);
+    TileCoord const t = unit.tile_coord;
     if constexpr (Config::kAccumulation == Accumulation::Promoted) {
-      mainloop_promoted<Config>(f, smem, st, k_blocks, warp_leader, scales, consumer_thread,
-                                t.n_block * BN);
+      mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
+                                consumer_thread, t.n_block * BN);
     } else {
-      mainloop_fast<Config>(f, smem, st, k_blocks, warp_leader);
+      mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
+    if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
     store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN>(f.accum, scales, tma_d, smem.d,
                                                                           consumer_thread, t.m_block * BM,
                                                                           t.n_block * BN);

@@ -1,0 +1,57 @@
+"""Split-K: K ranges computed by different CTAs and summed in split order by the last to finish."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import fp8gen
+from fp8gen.heuristics import choose_spec, split_k
+from fp8gen.errors import InputError
+from tests.gpu.support import check_recipe_gemm, prebuild, random_fp8, random_scales, relative_error
+
+PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group"), ("tensor", "group")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernels_built():
+    if torch.cuda.is_available():
+        prebuild([choose_spec(m, 1, 1, "e4m3", "e4m3", out, ra, rb)
+                  for m in (64, 130) for out in ("bf16", "f32") for ra, rb in PAIRS])
+
+
+@pytest.mark.parametrize("kind_a,kind_b", PAIRS)
+@pytest.mark.parametrize("splits", [2, 3, 7])
+@pytest.mark.parametrize("out_name", ["bf16", "f32"])
+def test_explicit_splits_match_reference(kind_a, kind_b, splits, out_name, generator):
+    # 21 K blocks, the last one partial: uneven ranges for 2 and 7 splits; M and N off the tile.
+    check_recipe_gemm(130, 300, 128 * 20 + 48, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, split_k=splits)
+
+
+@pytest.mark.parametrize("m,n,k", [(64, 2112, 7168), (1, 4096, 7168), (128, 4096, 2048)])
+def test_heuristic_splits_decode_shapes(m, n, k, generator):
+    spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "group", "block")
+    assert split_k(m, n, k, spec.tile, torch.cuda.get_device_properties(0).multi_processor_count) > 1
+    check_recipe_gemm(m, n, k, "e4m3", "e4m3", "group", "block", "bf16", generator)
+
+
+def test_split_k_is_deterministic_and_agrees_with_unsplit(generator):
+    m, n, k = 64, 512, 8192
+    a = random_fp8(m, k, torch.float8_e4m3fn, generator)
+    b = random_fp8(n, k, torch.float8_e4m3fn, generator)
+    sa, sb = random_scales("group", m, k, generator), random_scales("block", n, k, generator)
+    runs = [fp8gen.gemm(a, b, sa, sb, out_dtype=torch.float32, split_k=8) for _ in range(3)]
+    for run in runs[1:]:
+        assert torch.equal(run, runs[0])
+    unsplit = fp8gen.gemm(a, b, sa, sb, out_dtype=torch.float32, split_k=1)
+    assert relative_error(runs[0], unsplit.double()) <= 1e-6  # same math, another fp32 summation order
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1000, 2.0, True])
+def test_invalid_split_k_is_rejected(bad, generator):
+    a = random_fp8(64, 1024, torch.float8_e4m3fn, generator)
+    b = random_fp8(64, 1024, torch.float8_e4m3fn, generator)
+    one = torch.ones(1, device="cuda")
+    with pytest.raises(InputError, match="split_k"):
+        fp8gen.gemm(a, b, one, one, split_k=bad)
+
