@@ -47,6 +47,29 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    import json
+
+    import torch
+
+    from . import bench
+
+    if not torch.cuda.is_available():
+        raise Fp8genError("fp8gen bench needs a CUDA GPU")
+    recipes = args.recipe.split(",")
+    unknown = [r for r in recipes if r not in bench.RECIPE_KINDS]
+    if unknown:
+        raise Fp8genError(f"unknown recipe {unknown[0]!r}; choose from {', '.join(bench.RECIPE_KINDS)}")
+    groups = set(args.groups.split(",")) if args.groups else None
+    results = bench.run(recipes, Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES, groups, args.timing)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {args.json}")
+    if args.plot:
+        print(f"wrote {args.plot}" if bench.plot(results["recipes"], Path(args.plot))
+              else "no plot: matplotlib is not installed")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fp8gen", description="FP8 GEMM kernel generator for Hopper (sm_90a).")
     parser.add_argument("--version", action="version", version=f"fp8gen {__version__}")
@@ -56,6 +79,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="directory for the rendered sources (default: ./generated)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="parallel NVRTC compiles (default 1)")
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("bench", help="time fp8gen against torch._scaled_mm (cuBLASLt) on a shape suite (GPU)")
+    p.add_argument("--shapes", default=None, help="shape suite (TOML; default: the packaged LLM suite)")
+    p.add_argument("--recipe", default="tensor,row,block", help="comma-separated: tensor, row, block")
+    p.add_argument("--groups", help="comma-separated shape groups to run (default: all)")
+    p.add_argument("--timing", choices=("graph", "events"), default="graph",
+                   help="graph: CUDA-graph replays over rotating inputs (default); events: do_bench per call")
+    p.add_argument("--json", default="fp8gen-bench.json", help="where to write the numbers")
+    p.add_argument("--plot", default="fp8gen-bench.png", help="PNG plot (needs matplotlib; '' to skip)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
