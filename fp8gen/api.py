@@ -91,17 +91,20 @@ class Kernel:
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
-        tma_b = tma_descriptor_2d(b.data_ptr(), n, k, b.stride(0) if n > 1 else k, bn, bk, bk)
+        cluster_m = self.spec.cluster[0]
+        # In a cluster each CTA loads 1/cluster_m of the B tile and multicasts it.
+        tma_b = tma_descriptor_2d(b.data_ptr(), n, k, b.stride(0) if n > 1 else k, bn // cluster_m, bk, bk)
         # The kernel reads a scale descriptor only for 1xG scales; otherwise any descriptor holds the slot.
         tma_scale_a, tma_scale_b = (
             tma_a if scale is None else _staged_scale_descriptor(scale, self.spec.staged_groups(operand), box)
             for operand, scale, box in (("a", staged[0], bm), ("b", staged[1], bn)))
         tma_d = _output_descriptor(out, m, n, launch)
-        tiles = ceil_div(m, bm) * ceil_div(n, bn)
+        cluster_tiles = ceil_div(m, bm * cluster_m) * ceil_div(n, bn)
         k_blocks_per_split = ceil_div(ceil_div(k, bk), splits)
-        partials, arrivals = _split_workspace(tiles, splits, bm * bn, out.device)
-        shape = LaunchShape(grid=(min(tiles * splits, _sm_count(device_index)), 1, 1),
-                            block=(launch["threads"], 1, 1), smem_bytes=launch["smem_bytes"])
+        partials, arrivals = _split_workspace(cluster_tiles * cluster_m, splits, bm * bn, out.device)
+        clusters = min(cluster_tiles * splits, _sm_count(device_index) // cluster_m)
+        shape = LaunchShape(grid=(clusters * cluster_m, 1, 1), block=(launch["threads"], 1, 1),
+                            smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1))
         args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k,
                 splits, k_blocks_per_split, partials, arrivals)
         types = (None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT, INT, POINTER, POINTER)

@@ -101,6 +101,7 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "accumulation": ACCUMULATION_ENUM[spec.accumulation],
         "promotion_interval": spec.promotion_interval,
         "group_m": spec.raster_group,
+        "cluster_m": spec.cluster[0],
         "producer_registers": PRODUCER_REGISTERS,
         "consumer_registers": CONSUMER_REGISTERS[spec.consumer_warpgroups],
         "scale_a": _scale_parameters(spec.scale_a, spec.staged_groups("a")),

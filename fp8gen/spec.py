@@ -22,7 +22,7 @@ SCALE_DTYPES = ("f32", "ue8m0")
 BLOCK_M_CHOICES = (64, 128, 256)
 BLOCK_K_CHOICES = (64, 128)
 PROMOTION_INTERVALS = (32, 64, 128)
-CLUSTER_CHOICES = ((1, 1),)
+CLUSTER_CHOICES = ((1, 1), (2, 1))  # (CTAs along M sharing B by TMA multicast, along N)
 
 # sm_90: 227 KiB of shared memory per block once the dynamic limit is raised.
 SMEM_LIMIT_BYTES = 232448
@@ -281,8 +281,9 @@ class GemmSpec:
 
     def default_name(self) -> str:
         bm, bn, bk = self.tile
+        cluster = "" if self.cluster == (1, 1) else f"_c{self.cluster[0]}x{self.cluster[1]}"
         return (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
-                f"_{bm}x{bn}x{bk}_s{self.stages}_{self.accumulation_label()}")
+                f"_{bm}x{bn}x{bk}{cluster}_s{self.stages}_{self.accumulation_label()}")
 
     def accumulation_label(self) -> str:
         return f"promoted{self.promotion_interval}" if self.accumulation == "promoted" else "fast"

@@ -81,9 +81,11 @@ def expand_scale(scale: torch.Tensor, kind: str, rows: int, k: int, group: int =
     return s.reshape(-1, 1) if kind == "row" else s
 
 
-def check_recipe_gemm(m, n, k, a_fmt, b_fmt, kind_a, kind_b, out_name, generator, scale_dtype="f32", split_k=None):
+def check_recipe_gemm(m, n, k, a_fmt, b_fmt, kind_a, kind_b, out_name, generator, scale_dtype="f32", split_k=None,
+                      spec=None):
     """Run fp8gen.gemm on fresh random operands and scales of the given recipes into a NaN-filled output
-    and compare every element against the float64 reference of the dequantized operands."""
+    and compare every element against the float64 reference of the dequantized operands. With `spec`,
+    that kernel runs instead of the one fp8gen.gemm picks."""
     a = random_fp8(m, k, FORMATS[a_fmt], generator)
     b = random_fp8(n, k, FORMATS[b_fmt], generator)
     dtype_a = scale_dtype if kind_a in ("group", "block") else "f32"
@@ -92,7 +94,10 @@ def check_recipe_gemm(m, n, k, a_fmt, b_fmt, kind_a, kind_b, out_name, generator
     sb = random_scales(kind_b, n, k, generator, dtype_b)
     out_dtype, tolerance = OUT[out_name]
     out = torch.full((m, n), float("nan"), dtype=out_dtype, device="cuda")
-    fp8gen.gemm(a, b, sa, sb, out_dtype=out_dtype, out=out, split_k=split_k)
+    if spec is None:
+        fp8gen.gemm(a, b, sa, sb, out_dtype=out_dtype, out=out, split_k=split_k)
+    else:
+        fp8gen.compile(spec)(a, b, sa, sb, out=out, split_k=split_k)
     torch.cuda.synchronize()
     assert not torch.isnan(out).any(), "some output elements were not written"
     a64 = a.double() * expand_scale(sa, kind_a, m, k)

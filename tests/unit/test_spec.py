@@ -24,7 +24,7 @@ def test_defaults_are_valid_frozen_and_hashable():
     ("tile", (128, 100, 128), "multiple of 16"),
     ("tile", (128, 128, 32), "BK (tile[2]) must be one of 64, 128"),
     ("tile", (128, 128), "three integers"),
-    ("cluster", (2, 1), "(1, 1)"),
+    ("cluster", (1, 2), "(2, 1)"),
     ("stages", 1, ">= 2"),
     ("stages", "many", ">= 2"),
     ("raster_group", 0, "positive integer"),

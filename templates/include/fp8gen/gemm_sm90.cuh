@@ -8,6 +8,7 @@
 // its rows), issue FP8 wgmma on each stage and run the epilogue.
 #pragma once
 
+#include <cute/arch/cluster_sm90.hpp>
 #include <cute/arch/copy_sm90_desc.hpp>
 #include <cute/arch/copy_sm90_tma.hpp>
 #include <cute/arch/mma_sm90.hpp>
@@ -25,7 +26,8 @@ namespace fp8gen {
 enum class Accumulation { Promoted, Fast };
 
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
-          int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ProducerRegs, int ConsumerRegs,
+          int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ClusterM, int ProducerRegs,
+          int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB>
 struct GemmConfig {
   using ElementA = ElementA_;
@@ -42,6 +44,9 @@ struct GemmConfig {
   static constexpr int kPromotionSteps = PromotionK / 32;
   static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
   static constexpr int kGroupM = GroupM;
+  // CTAs per cluster along M; they share each B tile, every CTA loading 1/ClusterM of it by multicast.
+  static constexpr int kClusterM = ClusterM;
+  static_assert(BlockN % (8 * ClusterM) == 0, "each CTA's share of B must be whole 8-row swizzle atoms");
   static constexpr int kProducerRegs = ProducerRegs;
   static constexpr int kConsumerRegs = ConsumerRegs;
   static constexpr int kThreads = 128 * (1 + ConsumerWGs);
@@ -95,20 +100,38 @@ struct GemmProblem {
   int* split_arrivals;       // splits > 1: one zeroed counter per tile
 
   template <class Config>
-  __device__ __forceinline__ SplitKScheduler scheduler() const {
-    return SplitKScheduler{TileScheduler(M, N, Config::kBlockM, Config::kBlockN, Config::kGroupM), splits,
-                           k_blocks_per_split, (K + Config::kBlockK - 1) / Config::kBlockK};
+  __device__ __forceinline__ WorkScheduler scheduler() const {
+    int const rank = Config::kClusterM > 1 ? static_cast<int>(cute::block_rank_in_cluster()) : 0;
+    return WorkScheduler{TileScheduler(M, N, Config::kBlockM * Config::kClusterM, Config::kBlockN, Config::kGroupM),
+                         splits, k_blocks_per_split, (K + Config::kBlockK - 1) / Config::kBlockK,
+                         Config::kClusterM, rank};
   }
 };
+
+// B tile of one stage: in a cluster, CTA `rank` loads rows [rank, rank + 1) *
+// BlockN / ClusterM of it and multicasts them to every CTA of the cluster,
+// whose full barriers each count the whole tile's bytes.
+template <class Config>
+__device__ __forceinline__ void load_b(cute::TmaDescriptor const* tma_b, uint64_t* full, uint64_t cache_hint,
+                                       typename Config::ElementB* stage_b, int k, int n0, int rank) {
+  if constexpr (Config::kClusterM == 1) {
+    cute::SM90_TMA_LOAD_2D::copy(tma_b, full, cache_hint, stage_b, k, n0);
+  } else {
+    constexpr int kRows = Config::kBlockN / Config::kClusterM;
+    constexpr uint16_t kAllCtas = (1u << Config::kClusterM) - 1;
+    cute::SM90_TMA_LOAD_MULTICAST_2D::copy(tma_b, full, kAllCtas, cache_hint, stage_b + rank * kRows * Config::kBlockK,
+                                           k, n0 + rank * kRows);
+  }
+}
 
 template <class Config>
 __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
                                         cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
                                         SharedStorage<Config>& smem, GemmProblem const& p) {
-  SplitKScheduler const sched = p.scheduler<Config>();
+  WorkScheduler const sched = p.scheduler<Config>();
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
   PipelineState st;
-  for (int u = blockIdx.x; u < sched.num_units(); u += gridDim.x) {
+  for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
     for (int kb = unit.k_block_begin; kb < unit.k_block_begin + unit.k_blocks; ++kb) {
@@ -118,9 +141,8 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
       cute::SM90_TMA_LOAD_2D::copy(tma_a, full, cache_hint,
                                    smem.a + st.stage * (Config::kBlockM * Config::kBlockK), k,
                                    t.m_block * Config::kBlockM);
-      cute::SM90_TMA_LOAD_2D::copy(tma_b, full, cache_hint,
-                                   smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k,
-                                   t.n_block * Config::kBlockN);
+      load_b<Config>(tma_b, full, cache_hint, smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k,
+                     t.n_block * Config::kBlockN, sched.rank);
       smem.a_scales.load(tma_scale_a, full, cache_hint, st.stage, t.m_block * Config::kBlockM, kb);
       smem.b_scales.load(tma_scale_b, full, cache_hint, st.stage, t.n_block * Config::kBlockN, kb);
       st.template advance<Config::kStages>();
@@ -179,7 +201,7 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
     // Staged scales live in the stage: read them before it is released.
     if constexpr (Factors::kStaged) factors.apply(f.accum, partial, smem);
     if (last_in_stage) {
-      smem.barriers.consumer_release(release, warp_leader);
+      smem.barriers.template consumer_release<Config::kClusterM>(release, warp_leader);
       release.template advance<Config::kStages>();
     }
     if constexpr (!Factors::kStaged) factors.apply(f.accum, partial, smem);
@@ -234,14 +256,14 @@ __device__ __forceinline__ void mainloop_fast(Frags& f, Smem& smem, PipelineStat
     warpgroup_commit_batch();
     warpgroup_wait<1>();
     if (kb > 0) {
-      smem.barriers.consumer_release(release, warp_leader);
+      smem.barriers.template consumer_release<Config::kClusterM>(release, warp_leader);
       release.template advance<Config::kStages>();
     }
     st.template advance<Config::kStages>();
   }
   warpgroup_wait<0>();
   warpgroup_fence_operand(f.accum);
-  smem.barriers.consumer_release(release, warp_leader);
+  smem.barriers.template consumer_release<Config::kClusterM>(release, warp_leader);
 }
 
 // A consumer thread's view of the MMA: shared-memory descriptors and fragments.
@@ -314,10 +336,10 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
                                    partition_fragment_C(tiled_mma, Shape<Int<BM>, Int<BN>>{}));
 
   bool const warp_leader = (consumer_thread % 32) == 0;
-  SplitKScheduler const sched = p.scheduler<Config>();
+  WorkScheduler const sched = p.scheduler<Config>();
   PipelineState st;
 
-  for (int u = blockIdx.x; u < sched.num_units(); u += gridDim.x) {
+  for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
     if constexpr (Config::kAccumulation == Accumulation::Promoted) {
@@ -333,6 +355,16 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   }
   // Shared memory must stay valid until the last TMA store has read it.
   if (consumer_thread % 128 == 0) cute::tma_store_wait<0>();
+}
+
+template <int ClusterSize>
+__device__ __forceinline__ void sync_cluster() {
+  if constexpr (ClusterSize == 1) {
+    __syncthreads();
+  } else {
+    cute::cluster_arrive_relaxed();
+    cute::cluster_wait();
+  }
 }
 
 template <class Config, class Scales>
@@ -354,9 +386,11 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     if constexpr (Config::StagedA::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_a);
     if constexpr (Config::StagedB::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_b);
     cute::prefetch_tma_descriptor(tma_d);
-    smem.barriers.init(Config::kConsumerWGs * 4);
+    smem.barriers.init(Config::kConsumerWGs * 4 * Config::kClusterM);
   }
-  __syncthreads();
+  // Peers multicast into this CTA's stages and arrive on its barriers: all
+  // must see every barrier initialized, and none may exit while a peer still can.
+  sync_cluster<Config::kClusterM>();
 
   if (warpgroup == 0) {
     cutlass::arch::warpgroup_reg_dealloc<Config::kProducerRegs>();
@@ -365,6 +399,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     cutlass::arch::warpgroup_reg_alloc<Config::kConsumerRegs>();
     consume<Config>(smem, p, scales, tma_d, threadIdx.x - 128);
   }
+  if constexpr (Config::kClusterM > 1) sync_cluster<Config::kClusterM>();
 }
 
 }  // namespace fp8gen

@@ -28,7 +28,7 @@ struct StageBarriers {
   cutlass::arch::ClusterTransactionBarrier full[Stages];
   cutlass::arch::ClusterBarrier empty[Stages];
 
-  // Called by one thread before the block-wide barrier that publishes them.
+  // Called by one thread before the block- or cluster-wide barrier that publishes them.
   __device__ __forceinline__ void init(int consumer_arrivals) {
     for (int s = 0; s < Stages; ++s) {
       full[s].init(1);
@@ -52,10 +52,16 @@ struct StageBarriers {
     full[st.stage].wait(st.phase);
   }
 
-  // One arrival per consumer warp, after that warp's wgmma reads completed.
+  // One arrival per consumer warp, after that warp's wgmma reads completed,
+  // on the stage's empty barrier in every CTA of the cluster: each CTA's
+  // producer multicasts into all of them, so it waits for all their consumers.
+  template <int ClusterSize>
   __device__ __forceinline__ void consumer_release(PipelineState const& st, bool is_warp_leader) {
-    if (is_warp_leader) {
-      empty[st.stage].arrive();
+    if constexpr (ClusterSize == 1) {
+      if (is_warp_leader) empty[st.stage].arrive();
+    } else {
+      CUTE_UNROLL
+      for (int cta = 0; cta < ClusterSize; ++cta) empty[st.stage].arrive(cta, is_warp_leader);
     }
   }
 };

@@ -31,31 +31,40 @@ struct TileScheduler {
   }
 };
 
-// Split-K: each output tile's K blocks are cut into `splits` ranges of
-// `k_blocks_per_split` (the host guarantees none is empty). A work unit is one
-// (tile, split) pair; the splits of a tile are consecutive units, so they run
-// at the same time and their partial sums meet in L2.
+// Work units: one (cluster tile, split) pair each. A cluster tile is ClusterM
+// vertically adjacent output tiles, one per CTA of the cluster (they share B
+// through TMA multicast); the tile grid is rasterized in cluster tiles.
+// Split-K cuts each tile's K blocks into `splits` ranges of
+// `k_blocks_per_split` (the host guarantees none is empty); the splits of a
+// tile are consecutive units, so they run at the same time and their partial
+// sums meet in L2.
 struct WorkUnit {
   TileCoord tile_coord;
-  int tile;
+  int tile;  // linear index of this CTA's output tile (split-K partials and counters)
   int split;
   int k_block_begin;
   int k_blocks;
 };
 
-struct SplitKScheduler {
-  TileScheduler tiles;
+struct WorkScheduler {
+  TileScheduler cluster_tiles;
   int splits;
   int k_blocks_per_split;
   int k_blocks_total;
+  int cluster_m;
+  int rank;  // of this CTA in its cluster
 
-  __device__ __forceinline__ int num_units() const { return tiles.num_tiles() * splits; }
+  __device__ __forceinline__ int num_units() const { return cluster_tiles.num_tiles() * splits; }
+  __device__ __forceinline__ int first_unit() const { return blockIdx.x / cluster_m; }
+  __device__ __forceinline__ int unit_stride() const { return gridDim.x / cluster_m; }
 
   __device__ __forceinline__ WorkUnit unit(int linear) const {
-    int const tile = linear / splits;
+    int const cluster_tile = linear / splits;
     int const split = linear % splits;
     int const begin = split * k_blocks_per_split;
-    return WorkUnit{tiles.coord(tile), tile, split, begin, min(k_blocks_per_split, k_blocks_total - begin)};
+    TileCoord const c = cluster_tiles.coord(cluster_tile);
+    return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, cluster_tile * cluster_m + rank, split, begin,
+                    min(k_blocks_per_split, k_blocks_total - begin)};
   }
 };
 
