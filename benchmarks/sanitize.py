@@ -4,8 +4,8 @@
     compute-sanitizer --tool racecheck --error-exitcode 1 python benchmarks/sanitize.py --quick
 
 Covers M and N off the tile, K = 16 (one partial K block), the smallest (64-row) and largest
-(128x128, 7-stage) default tiles, and every scale-reading path: per-tensor, per-row, A groups x
-B blocks, A groups x B groups (TMA-staged B scales), UE8M0. Each result is also checked against
+(128x128) default tiles, every scale-reading path (per-tensor, per-row, A groups x B blocks, A groups
+x B groups, both TMA-staged, UE8M0), the TMA-store epilogue, split-K and 2-CTA clusters. Each result is also checked against
 float64, so a run that the sanitizer passes still has to be right.
 """
 
@@ -21,12 +21,33 @@ RECIPES = [("tensor", "tensor", "f32"), ("row", "row", "f32"), ("group", "block"
            ("group", "group", "f32"), ("group", "group", "ue8m0"), ("group", "block", "ue8m0")]
 
 
-def run(m: int, n: int, k: int, recipe_a: str, recipe_b: str, scale_dtype: str) -> float:
+# How the GEMM runs: the kernel fp8gen.gemm picks; the same with K split 3 ways (fp32 partials,
+# arrival counters, last-CTA reduction); a 2-CTA cluster kernel (B multicast) for the recipe.
+VARIANTS = ["default", "split_k=3", "cluster 2x1"]
+
+
+def scale_dtype_of(kind: str, scale_dtype: str) -> str:
+    return scale_dtype if kind in ("group", "block") else "f32"
+
+
+def cluster_kernel(recipe_a: str, recipe_b: str, scale_dtype: str):
+    tile = (128, 64, 128) if recipe_b == "group" else (128, 128, 128)
+    return fp8gen.compile(fp8gen.GemmSpec(
+        out="f32", tile=tile, cluster=(2, 1),
+        scale_a=fp8gen.ScaleRecipe(recipe_a, dtype=scale_dtype_of(recipe_a, scale_dtype)),
+        scale_b=fp8gen.ScaleRecipe(recipe_b, dtype=scale_dtype_of(recipe_b, scale_dtype))))
+
+
+def run(m: int, n: int, k: int, recipe_a: str, recipe_b: str, scale_dtype: str, variant: str) -> float:
     x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
     w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
-    qa, sa = fp8gen.quantize(x, recipe_a, scale_dtype=scale_dtype if recipe_a in ("group", "block") else "f32")
-    qb, sb = fp8gen.quantize(w, recipe_b, scale_dtype=scale_dtype if recipe_b in ("group", "block") else "f32")
-    out = fp8gen.gemm(qa, qb, sa, sb, out_dtype=torch.float32)
+    qa, sa = fp8gen.quantize(x, recipe_a, scale_dtype=scale_dtype_of(recipe_a, scale_dtype))
+    qb, sb = fp8gen.quantize(w, recipe_b, scale_dtype=scale_dtype_of(recipe_b, scale_dtype))
+    if variant == "cluster 2x1":
+        out = cluster_kernel(recipe_a, recipe_b, scale_dtype)(qa, qb, sa, sb)
+    else:
+        split_k = min(3, -(-k // 128)) if variant == "split_k=3" else None
+        out = fp8gen.gemm(qa, qb, sa, sb, out_dtype=torch.float32, split_k=split_k)
     ref = dequantize(qa, sa, recipe_a) @ dequantize(qb, sb, recipe_b).T
     return ((out.double() - ref).norm() / ref.norm()).item()
 
@@ -36,9 +57,10 @@ def main() -> int:
     worst = 0.0
     for m, n, k in SHAPES[:2] if quick else SHAPES:
         for recipe in RECIPES[2:4] if quick else RECIPES:
-            err = run(m, n, k, *recipe)
-            worst = max(worst, err)
-            print(f"{m}x{n}x{k} {recipe}: relative error {err:.2e}", flush=True)
+            for variant in VARIANTS:
+                err = run(m, n, k, *recipe, variant)
+                worst = max(worst, err)
+                print(f"{m}x{n}x{k} {recipe} {variant}: relative error {err:.2e}", flush=True)
     torch.cuda.synchronize()
     print(f"worst relative error {worst:.2e}")
     return 0 if worst < 2e-4 else 1

@@ -41,6 +41,16 @@ CASES = {
     "out wrong dtype": (lambda: dict(out=torch.empty(64, 32, device="cuda", dtype=torch.float16)), "out has dtype torch.float16"),
     "out transposed": (lambda: dict(out=torch.empty(32, 64, device="cuda", dtype=torch.bfloat16).t()), "row-major"),
     "out_dtype int8": (lambda: dict(out_dtype=torch.int8), "out_dtype=torch.int8"),
+    "K zero": (lambda: dict(a=fp8(64, 0), b=fp8(32, 0)), "K = 0"),
+    "a int8": (lambda: dict(a=torch.zeros(64, 128, device="cuda", dtype=torch.int8)), "a has dtype torch.int8"),
+    "b 1-D": (lambda: dict(b=fp8(1, 128).view(128)), "b must be 2-D"),
+    "out on cpu": (lambda: dict(out=torch.empty(64, 32, dtype=torch.bfloat16)), "out is on cpu"),
+    "group scale_a wrong K groups": (lambda: dict(a=fp8(64, 384), b=fp8(32, 384),
+                                                  scale_a=torch.ones(64, 2, device="cuda")), "scale_a has shape (64, 2)"),
+    "block scale_b float64": (lambda: dict(a=fp8(64, 256), b=fp8(300, 256), scale_a=torch.ones(64, 2, device="cuda"),
+                                           scale_b=torch.ones(3, 2, device="cuda", dtype=torch.float64)),
+                              "scale_b has dtype torch.float64"),
+    "split_k zero": (lambda: dict(split_k=0), "split_k=0"),
 }
 
 
