@@ -31,6 +31,11 @@ def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = TABLE_CO
     return "\n".join(lines)
 
 
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    filled = width * done // max(total, 1)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
 def cmd_build(args) -> int:
     specs = load_specs(args.spec)
     out_dir = Path(args.output) if args.output else env.generated_dir()
@@ -39,7 +44,7 @@ def cmd_build(args) -> int:
 
     def progress(artifact: Artifact) -> None:
         done[0] += 1
-        print(f"[{done[0]}/{len(specs)}] {artifact.spec.name}", file=sys.stderr, flush=True)
+        print(f"{progress_bar(done[0], len(specs))} {artifact.spec.name}", file=sys.stderr, flush=True)
 
     artifacts = build_many(specs, jobs=args.jobs, cache=cache, generated=out_dir, on_done=progress)
     print(format_table([_row(a) for a in artifacts]))

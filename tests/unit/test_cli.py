@@ -1,14 +1,16 @@
 import subprocess
 import sys
 
-from fp8gen.cli import main
+from fp8gen.cli import main, progress_bar
 from tests.conftest import REPO
 
 
 def test_build_example_spec_renders_compiles_and_prints_table(cache_dir, tmp_path, capsys):
     out_dir = tmp_path / "generated"
     assert main(["build", str(REPO / "examples" / "kernels.toml"), "-o", str(out_dir), "-j", "2"]) == 0
-    table = capsys.readouterr().out
+    captured = capsys.readouterr()
+    table = captured.out
+    assert "[####################] 4/4" in captured.err  # the progress bar reached the end
     for name in ("prefill_e4m3_bf16", "decode_e4m3_bf16", "grad_e5m2_e4m3_f32", "fast_e4m3_f16"):
         assert name in table
         assert (out_dir / f"fp8gen_{name}.cu").is_file()
@@ -28,3 +30,9 @@ def test_bad_spec_file_exits_2_with_message(tmp_path, capsys):
 def test_console_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "fp8gen", "--version"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0 and out.stdout.startswith("fp8gen ")
+
+
+def test_progress_bar():
+    assert progress_bar(0, 4, width=8) == "[........] 0/4"
+    assert progress_bar(2, 4, width=8) == "[####....] 2/4"
+    assert progress_bar(4, 4, width=8) == "[########] 4/4"
