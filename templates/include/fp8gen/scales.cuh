@@ -189,7 +189,8 @@ struct KGroupFactors {
       for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
         for (int r = 0; r < 2; ++r) {
-          float const row_factor = uniform_b * row(smem, mm, r);
+          float row_factor = row(smem, mm, r);
+          if constexpr (Scales::B::kKind == ScaleKind::Block) row_factor *= uniform_b;
           CUTE_UNROLL
           for (int nn = 0; nn < Shape::kN; ++nn) {
             CUTE_UNROLL
