@@ -2,11 +2,14 @@
 
 from .api import Kernel, compile, gemm
 from .quantize import dequantize, quantize
-from .errors import CompilationError, CudaError, Fp8genError, InputError, OutOfResources, SpecError, ToolchainError
+from .errors import (BundleError, CompilationError, CudaError, Fp8genError, InputError, OutOfResources, SpecError,
+                     ToolchainError)
+from .export import export_bundle, load_bundle
 from .spec import GemmSpec, ScaleRecipe
 from .version import __version__
 
 __all__ = [
-    "CompilationError", "CudaError", "Fp8genError", "GemmSpec", "InputError", "Kernel", "OutOfResources",
-    "ScaleRecipe", "SpecError", "ToolchainError", "__version__", "compile", "dequantize", "gemm", "quantize",
+    "BundleError", "CompilationError", "CudaError", "Fp8genError", "GemmSpec", "InputError", "Kernel", "OutOfResources",
+    "ScaleRecipe", "SpecError", "ToolchainError", "__version__", "compile", "dequantize", "export_bundle", "gemm",
+    "load_bundle", "quantize",
 ]

@@ -40,6 +40,18 @@ class CachedEntry:
     path: Path
 
 
+@dataclass(frozen=True)
+class EntryInfo:
+    path: Path
+    meta: dict
+    bytes: int
+    modified: float
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("spec", {}).get("name", self.path.name.rsplit(".", 1)[0])
+
+
 class DiskCache:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -120,6 +132,36 @@ class DiskCache:
             if not final.is_dir():
                 raise
         return CachedEntry(cubin=cubin, meta=meta, path=final)
+
+    def entries(self) -> list[EntryInfo]:
+        """Every published entry, newest first (unreadable ones included, with empty metadata)."""
+        if not self.root.is_dir():
+            return []
+        infos = []
+        for path in self.root.iterdir():
+            if path.name.startswith(".") or not path.is_dir():
+                continue
+            try:
+                meta = json.loads((path / META_FILE).read_text())
+            except (OSError, ValueError):
+                meta = {}
+            files = [f for f in path.iterdir() if f.is_file()]
+            infos.append(EntryInfo(path=path, meta=meta, bytes=sum(f.stat().st_size for f in files),
+                                   modified=path.stat().st_mtime))
+        return sorted(infos, key=lambda e: e.modified, reverse=True)
+
+    def find(self, key_prefix: str) -> list[EntryInfo]:
+        return [e for e in self.entries() if e.meta.get("key", "").startswith(key_prefix)
+                or e.path.name.split(".")[-1].startswith(key_prefix)]
+
+    def remove(self, entries: list[EntryInfo]) -> int:
+        for entry in entries:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        return len(entries)
+
+    def older_than(self, seconds: float) -> list[EntryInfo]:
+        now = time.time()
+        return [e for e in self.entries() if now - e.modified > seconds]
 
     @contextlib.contextmanager
     def lock(self, key: str, name: str) -> Iterator[None]:

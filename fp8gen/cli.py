@@ -75,6 +75,46 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_bundle
+
+    manifest = export_bundle(load_specs(args.spec), Path(args.output), jobs=args.jobs,
+                             cache=DiskCache(env.cache_dir()))
+    print(f"bundle in {manifest.parent}/ ({manifest.name}, fp8gen_kernels.h/.c, CMakeLists.txt)")
+    return 0
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def cmd_cache(args) -> int:
+    import json
+    import time
+
+    cache = DiskCache(env.cache_dir())
+    if args.action == "list":
+        now = time.time()
+        rows = [(e.name, e.meta.get("key", "?")[:12], str(e.bytes), _age(now - e.modified),
+                 e.meta.get("versions", {}).get("fp8gen", "?")) for e in cache.entries()]
+        print(format_table(rows, ("name", "key", "bytes", "age", "fp8gen")))
+        print(f"\n{len(rows)} entries in {cache.root}")
+    elif args.action == "info":
+        matches = cache.find(args.key)
+        if len(matches) != 1:
+            raise Fp8genError(f"key prefix {args.key!r} matches {len(matches)} cache entries; give a longer one")
+        print(json.dumps({"path": str(matches[0].path), **matches[0].meta}, indent=2, sort_keys=True))
+    elif args.action == "clear":
+        print(f"removed {cache.remove(cache.entries())} entries from {cache.root}")
+    else:
+        print(f"removed {cache.remove(cache.older_than(args.older_than * 86400))} entries older than "
+              f"{args.older_than} days from {cache.root}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fp8gen", description="FP8 GEMM kernel generator for Hopper (sm_90a).")
     parser.add_argument("--version", action="version", version=f"fp8gen {__version__}")
@@ -93,6 +133,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default="fp8gen-bench.json", help="where to write the numbers")
     p.add_argument("--plot", default="fp8gen-bench.png", help="PNG plot (needs matplotlib; '' to skip)")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("export", help="compile a spec file's kernels into a C/C++ bundle (no GPU needed)")
+    p.add_argument("spec", help="spec file (TOML)")
+    p.add_argument("-o", "--output", required=True, help="bundle directory")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="parallel NVRTC compiles (default 1)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("cache", help="list, inspect, clear or prune the kernel cache")
+    actions = p.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="entries with spec name, key, size and age")
+    actions.add_parser("info", help="one entry's metadata").add_argument("key", help="cache key (prefix)")
+    actions.add_parser("clear", help="remove every entry")
+    actions.add_parser("prune", help="remove entries older than --older-than days").add_argument(
+        "--older-than", type=float, required=True, metavar="DAYS")
+    p.set_defaults(func=cmd_cache)
     return parser
 
 

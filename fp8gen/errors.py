@@ -51,3 +51,8 @@ class CudaError(Fp8genError, RuntimeError):
 
 class CacheSecurityError(Fp8genError, PermissionError):
     """The kernel cache is not private to this user; loading code from it is refused."""
+
+
+class BundleError(Fp8genError, ValueError):
+    """A kernel bundle that cannot be used: unknown format, other fp8gen version, or a cubin that does not
+    match its recorded sha256."""
