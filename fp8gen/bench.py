@@ -73,12 +73,13 @@ def input_set_count(m: int, n: int, k: int) -> int:
     return max(2, min(MAX_INPUT_SETS, -(-ROTATION_BYTES // set_bytes)))
 
 
-def graph_ms(calls: list[Callable[[], object]], replays: int = 20) -> float:
-    """Median over graph replays of (replay time / len(calls)), with `calls` captured in one graph."""
+def capture_graph(calls: list[Callable[[], object]]) -> torch.cuda.CUDAGraph:
+    """`calls` captured in one CUDA graph, after a warm-up run outside the capture (module loads,
+    descriptor caches)."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
-        for call in calls:  # warm-up outside the capture: loads modules, fills descriptor caches
+        for call in calls:
             call()
     torch.cuda.current_stream().wait_stream(stream)
     torch.cuda.synchronize()
@@ -88,15 +89,28 @@ def graph_ms(calls: list[Callable[[], object]], replays: int = 20) -> float:
             call()
     graph.replay()
     torch.cuda.synchronize()
-    samples = []
+    return graph
+
+
+def replay_ms(graph: torch.cuda.CUDAGraph) -> float:
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    graph.replay()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end)
+
+
+def graph_ms(*call_lists: list[Callable[[], object]], replays: int = 20) -> list[float]:
+    """For each list of calls: the median over graph replays of (replay time / len(calls)). The lists'
+    replays alternate, so that every library sees the same clocks (the H100's clocks drift by ~10% as
+    it heats up within seconds)."""
+    graphs = [capture_graph(calls) for calls in call_lists]
+    samples: list[list[float]] = [[] for _ in graphs]
     for _ in range(replays):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        samples.append(start.elapsed_time(end) / len(calls))
-    return sorted(samples)[len(samples) // 2]
+        for graph, calls, out in zip(graphs, call_lists, samples):
+            out.append(replay_ms(graph) / len(calls))
+    return [sorted(s)[len(s) // 2] for s in samples]
 
 
 def events_ms(call: Callable[[], object]) -> float:
@@ -115,14 +129,18 @@ def bench_shape(recipe: str, m: int, n: int, k: int, timing: str = "graph") -> d
     bytes_moved = m * k + n * k + 2 * m * n
     row = {"m": m, "n": n, "k": k, "spec": spec.name, "timing": timing, "input_sets": len(sets)}
     ours_out = ours(sets[0]).float()
-    t_ours = graph_ms([lambda s=s: ours(s) for s in sets]) if timing == "graph" else events_ms(lambda: ours(sets[0]))
-    row.update(fp8gen_ms=t_ours, fp8gen_tflops=flops / t_ours / 1e9, fp8gen_gbps=bytes_moved / t_ours / 1e6)
+    ours_calls = [lambda s=s: ours(s) for s in sets]
     try:
         theirs_out = theirs(sets[0]).float()
     except RuntimeError as exc:  # cuBLASLt rejects some shapes for some recipes (e.g. M % 4 for blockwise)
-        return {**row, "cublaslt_error": str(exc).splitlines()[0][:200]}
-    t_theirs = (graph_ms([lambda s=s: theirs(s) for s in sets]) if timing == "graph"
-                else events_ms(lambda: theirs(sets[0])))
+        t_ours = graph_ms(ours_calls)[0] if timing == "graph" else events_ms(lambda: ours(sets[0]))
+        return {**row, "fp8gen_ms": t_ours, "fp8gen_tflops": flops / t_ours / 1e9,
+                "fp8gen_gbps": bytes_moved / t_ours / 1e6, "cublaslt_error": str(exc).splitlines()[0][:200]}
+    if timing == "graph":
+        t_ours, t_theirs = graph_ms(ours_calls, [lambda s=s: theirs(s) for s in sets])
+    else:
+        t_ours, t_theirs = events_ms(lambda: ours(sets[0])), events_ms(lambda: theirs(sets[0]))
+    row.update(fp8gen_ms=t_ours, fp8gen_tflops=flops / t_ours / 1e9, fp8gen_gbps=bytes_moved / t_ours / 1e6)
     agreement = (torch.linalg.vector_norm(ours_out - theirs_out) / torch.linalg.vector_norm(theirs_out)).item()
     return {**row, "agreement_rel": agreement, "cublaslt_ms": t_theirs, "cublaslt_tflops": flops / t_theirs / 1e9,
             "cublaslt_gbps": bytes_moved / t_theirs / 1e6, "ratio": t_theirs / t_ours}
