@@ -100,6 +100,7 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "consumer_warpgroups": spec.consumer_warpgroups,
         "accumulation": ACCUMULATION_ENUM[spec.accumulation],
         "promotion_interval": spec.promotion_interval,
+        "partials": spec.partial_fragments,
         "group_m": spec.raster_group,
         "cluster_m": spec.cluster[0],
         "producer_registers": PRODUCER_REGISTERS,

@@ -225,14 +225,21 @@ class GemmSpec:
         """(rows, columns) of a TMA store box: one 64-row wgmma atom by one swizzle-wide column panel."""
         return 64, self.output_row_bytes // OUT_BYTES[self.out]
 
-    def accumulator_registers(self) -> int:
-        """fp32 accumulator registers each consumer thread holds.
-
-        Promotion keeps the running sum plus two alternating partial sums, so it needs three fragments.
-        """
+    def _fragment_registers(self) -> int:
         bm, bn, _ = self.tile
-        per_thread = bm * bn // (128 * self.consumer_warpgroups)
-        return per_thread * (3 if self.accumulation == "promoted" else 1)
+        return bm * bn // (128 * self.consumer_warpgroups)
+
+    @property
+    def partial_fragments(self) -> int:
+        """Partial-sum fragments of promoted accumulation: two alternating ones (MMA overlaps promotion)
+        when they fit next to the running sum, else one; 0 for fast accumulation."""
+        if self.accumulation != "promoted":
+            return 0
+        return 2 if 3 * self._fragment_registers() <= ACCUMULATOR_REGISTER_LIMIT else 1
+
+    def accumulator_registers(self) -> int:
+        """fp32 accumulator registers each consumer thread holds: the running sum plus the partials."""
+        return self._fragment_registers() * (1 + self.partial_fragments)
 
     def _validate_registers(self) -> None:
         needed = self.accumulator_registers()

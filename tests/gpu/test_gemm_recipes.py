@@ -85,3 +85,15 @@ def test_quantize_then_gemm_matches_bf16(recipe_a, recipe_b, scale_dtype, genera
     qb, sb = fp8gen.quantize(w, recipe_b, scale_dtype=scale_dtype)
     out = fp8gen.gemm(qa, qb, sa.reshape(-1) if recipe_a == "tensor" else sa, sb, out_dtype=torch.bfloat16)
     assert deepgemm_difference(out, x.double() @ w.double().T) <= 1e-3
+
+
+ONE_PARTIAL_PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "group"), ("group", "tensor")]
+
+
+@pytest.mark.parametrize("kind_a,kind_b", ONE_PARTIAL_PAIRS)
+@pytest.mark.parametrize("out_name", list(OUT))
+def test_wide_tile_with_one_partial_fragment(kind_a, kind_b, out_name, generator):
+    # 128x192: two alternating partials would not fit the registers, so the mainloop keeps one.
+    spec = fp8gen.GemmSpec(out=out_name, scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, 192, 128))
+    assert spec.partial_fragments == 1
+    check(257, 500, 784, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)

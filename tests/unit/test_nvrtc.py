@@ -30,6 +30,7 @@ def shared_cache(tmp_path_factory):
     GemmSpec(scale_a=ScaleRecipe("group", group_size=64), scale_b="block", tile=(128, 64, 128)),
     GemmSpec(scale_a="group", scale_b="tensor"),
     GemmSpec(scale_a="group", scale_b="row", tile=(64, 128, 128)),
+    GemmSpec(scale_a="row", scale_b="row", tile=(128, 192, 128)),  # one partial fragment
 ], ids=lambda s: s.name)
 def test_spec_compiles_to_sm90a_cubin_with_symbol_and_no_spills(spec, shared_cache):
     artifact = build(spec, cache=shared_cache)

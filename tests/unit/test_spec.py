@@ -59,8 +59,12 @@ def test_auto_stages_fill_shared_memory():
 
 def test_accumulator_register_budget():
     with pytest.raises(OutOfResources, match="accumulator registers"):
-        GemmSpec(tile=(128, 256, 128))  # promotion: 3 fragments of 128 registers
+        GemmSpec(tile=(128, 256, 128))  # promotion: even one partial makes 2 fragments of 128 registers
     assert GemmSpec(tile=(128, 256, 128), accumulation="fast").accumulator_registers() == 128
+    assert GemmSpec(tile=(128, 128, 128)).partial_fragments == 2  # 3 x 64 registers
+    wide = GemmSpec(tile=(128, 192, 128))  # 3 x 96 would not fit: one partial
+    assert wide.partial_fragments == 1 and wide.accumulator_registers() == 192
+    assert GemmSpec(tile=(128, 128, 128), accumulation="fast").partial_fragments == 0
 
 
 def test_promotion_interval_auto_depends_on_output():

@@ -26,7 +26,7 @@ namespace fp8gen {
 enum class Accumulation { Promoted, Fast };
 
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
-          int ConsumerWGs, Accumulation Accum_, int PromotionK, int GroupM, int ClusterM, int ProducerRegs,
+          int ConsumerWGs, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB>
 struct GemmConfig {
@@ -42,6 +42,9 @@ struct GemmConfig {
   // wgmma k-steps (32 elements of K each) accumulated inside the tensor core before promotion.
   static constexpr int kPromotionK = PromotionK;
   static constexpr int kPromotionSteps = PromotionK / 32;
+  // Partial-sum fragments of promoted accumulation: 2 alternate (overlapping MMA and promotion), 1 when
+  // two do not fit the registers.
+  static constexpr int kPartials = Partials;
   static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
   static constexpr int kGroupM = GroupM;
   // CTAs per cluster along M; they share each B tile, every CTA loading 1/ClusterM of it by multicast.
@@ -240,6 +243,39 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
   }
 }
 
+// Promoted accumulation with one partial fragment, for tiles where two do
+// not fit the registers: each batch's wgmma is waited for before its sum is
+// added, so a warpgroup does not overlap its own MMA and promotion; the other
+// consumer warpgroup's MMA fills the tensor core meanwhile.
+template <class Config, class Frags, class Smem, class Scales>
+__device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& smem, PipelineState& st,
+                                                              int k_block_begin, int k_blocks, bool warp_leader,
+                                                              Scales const& scales, int consumer_thread, int n0) {
+  using namespace cute;
+  constexpr int kSteps = Config::kPromotionSteps;
+  constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
+  using Factors = KGroupFactors<Config, Scales, decltype(f.accum)>;
+  Factors factors(wgmma_thread_row0(consumer_thread), wgmma_thread_col0(consumer_thread));
+  clear(f.accum);
+  for (int kb = 0; kb < k_blocks; ++kb) {
+    smem.barriers.consumer_wait(st);
+    CUTE_UNROLL
+    for (int in_stage = 0; in_stage < kBatchesPerStage; ++in_stage) {
+      warpgroup_fence_operand(f.partial0);
+      warpgroup_arrive();
+      mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, f.partial0, st.stage, in_stage * kSteps, true);
+      warpgroup_commit_batch();
+      factors.load(scales, smem, n0, (k_block_begin + kb) * Config::kBlockK + in_stage * Config::kPromotionK,
+                   st.stage);
+      warpgroup_wait<0>();
+      warpgroup_fence_operand(f.partial0);
+      factors.apply(f.accum, f.partial0, smem);
+    }
+    smem.barriers.template consumer_release<Config::kClusterM>(st, warp_leader);
+    st.template advance<Config::kStages>();
+  }
+}
+
 // Fast accumulation: wgmma accumulates across all of K in `accum`; one stage's
 // batch stays in flight and each stage is released once its batch retired.
 template <class Config, class Frags, class Smem>
@@ -342,7 +378,10 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
-    if constexpr (Config::kAccumulation == Accumulation::Promoted) {
+    if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
+      mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
+                                            consumer_thread, t.n_block * BN);
+    } else if constexpr (Config::kAccumulation == Accumulation::Promoted) {
       mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
                                 consumer_thread, t.n_block * BN);
     } else {
