@@ -9,9 +9,12 @@ import torch
 
 from . import build as _build
 from . import checks
-from .errors import InputError
+from . import epilogue as epilogue_dsl
+from .abi import EpilogueArgs
+from .errors import Fp8genError, InputError
 from . import heuristics
 from .heuristics import choose_spec
+from .quantize import empty_rows_contiguous
 from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, tma_descriptor_2d
 from .spec import GemmSpec, ScaleRecipe, ceil_div
 
@@ -31,7 +34,9 @@ class Kernel:
         self._load_lock = threading.Lock()
         self._a_dtype = checks.FP8_DTYPES[self.spec.a]
         self._b_dtype = checks.FP8_DTYPES[self.spec.b]
-        self.out_dtype = checks.OUT_DTYPES[self.spec.out]
+        self.out_dtype = checks.ALL_OUT_DTYPES[self.spec.out]
+        self._chain_ops = {op.op for op in self.spec.epilogue}
+        self._group_quantize = epilogue_dsl.find(self.spec.epilogue, "group_quantize")
 
     def __repr__(self) -> str:
         return f"Kernel({self.spec.summary()})"
@@ -45,12 +50,19 @@ class Kernel:
         return self._loaded
 
     def __call__(self, a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
-                 out: torch.Tensor | None = None, split_k: int | None = None) -> torch.Tensor:
-        """D = (a * scale_a) @ (b * scale_b)^T with this kernel's recipes; see fp8gen.gemm for the conventions.
+                 out: torch.Tensor | None = None, split_k: int | None = None, *, alpha=None, bias=None,
+                 residual=None, beta=None, out_scale=None, amax_out=None, group_scales_out=None):
+        """D = epilogue((a * scale_a) @ (b * scale_b)^T) with this kernel's recipes and epilogue chain; see
+        fp8gen.gemm for the conventions.
 
         split_k: cut K into this many ranges computed by different CTAs and summed in a fixed order
         (deterministic); None picks it from the shape (splits only when the output tiles leave most
         SMs idle).
+        Epilogue arguments (each only for a kernel whose chain has the op): alpha (number or one-element
+        float32 tensor, default 1), bias, residual (C of shape (M, N), may be `out`), beta (default 1),
+        out_scale (FP8 output: D = saturate(x / out_scale), default 1), amax_out (one-element float32
+        tensor, overwritten with max |x|), group_scales_out (group_quantize: where the scales go;
+        allocated when None). Returns D, or (D, group scales) for a group_quantize chain.
         """
         a = checks.check_operand("a", a, self._a_dtype)
         b = checks.check_operand("b", b, self._b_dtype)
@@ -69,14 +81,61 @@ class Kernel:
             out = torch.empty((m, n), dtype=self.out_dtype, device=device)
         else:
             out = checks.check_out(out, m, n, self.out_dtype, device)
+        epilogue, group_scales = self._epilogue_arguments(m, n, device, alpha=alpha, bias=bias, residual=residual,
+                                                          beta=beta, out_scale=out_scale, amax_out=amax_out,
+                                                          group_scales_out=group_scales_out)
+        result = (out, group_scales) if self._group_quantize else out
         if m == 0 or n == 0:
-            return out
+            return result
         # The kernel writes D with TMA; other outputs go through a padded buffer and a copy.
         target = out if _tma_addressable(out) else _padded_output(m, n, self.out_dtype, device)
-        self._launch(a, b, scales, staged, target, m, n, k, splits, device.index)
+        self._launch(a, b, scales, staged, target, m, n, k, splits, device.index, epilogue)
         if target is not out:
             out.copy_(target)
-        return out
+        return result
+
+    def _epilogue_arguments(self, m: int, n: int, device: torch.device, **given) -> tuple[EpilogueArgs, torch.Tensor | None]:
+        """The kernel's EpilogueArgs from the call's epilogue arguments (checked against the chain)."""
+        fp8_out = self.spec.out in checks.FP8_OUT_DTYPES
+        checks.unused_epilogue_arguments(self._chain_ops, fp8_out, **given)
+        args = EpilogueArgs(alpha=1.0, beta=1.0, out_scale=1.0)
+        chain = self.spec.epilogue
+        if given["alpha"] is not None:
+            args.alpha, args.alpha_ptr = checks.scalar_argument("alpha", given["alpha"], device)
+        if given["out_scale"] is not None:
+            args.out_scale, args.out_scale_ptr = checks.scalar_argument("out_scale", given["out_scale"], device)
+        if given["beta"] is not None:
+            args.beta, pointer = checks.scalar_argument("beta", given["beta"], device)
+            if pointer:
+                raise InputError("beta must be a host number")
+        if "bias" in self._chain_ops:
+            if given["bias"] is None:
+                raise InputError("this kernel's epilogue adds a bias: pass bias=")
+            args.bias, args.bias_stride = checks.bias_argument(given["bias"], epilogue_dsl.find(chain, "bias"), m, n, device)
+        if "residual" in self._chain_ops:
+            if given["residual"] is None:
+                raise InputError("this kernel's epilogue adds a residual: pass residual=")
+            args.residual, args.residual_stride_row, args.residual_stride_col = checks.residual_argument(
+                given["residual"], epilogue_dsl.find(chain, "residual"), m, n, device)
+        if "amax" in self._chain_ops:
+            if given["amax_out"] is None:
+                raise InputError("this kernel's epilogue records amax: pass amax_out= (a one-element float32 tensor)")
+            amax = checks.amax_argument(given["amax_out"], device)
+            amax.zero_()
+            args.amax = amax.data_ptr()
+        group_scales = None
+        if self._group_quantize is not None:
+            group_scales = self._group_scales(given["group_scales_out"], m, n, device)
+            args.group_scales = group_scales.data_ptr()
+            args.group_scales_stride_row, args.group_scales_stride_group = group_scales.stride()
+        return args, group_scales
+
+    def _group_scales(self, given: torch.Tensor | None, m: int, n: int, device: torch.device) -> torch.Tensor:
+        op = self._group_quantize
+        if given is not None:
+            return checks.group_scales_argument(given, op, m, n, device)
+        # Rows contiguous: the layout the next GEMM reads as its A group scales without a copy.
+        return empty_rows_contiguous(m, ceil_div(n, op.group_size), checks.SCALE_DTYPES[op.dtype], device)
 
     def _splits(self, m: int, n: int, k: int, split_k: int | None, device_index: int) -> int:
         k_blocks = ceil_div(k, self.spec.tile[2])
@@ -87,7 +146,8 @@ class Kernel:
                              f"({k_blocks} for K={k} and BK={self.spec.tile[2]})")
         return heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1
 
-    def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index) -> None:
+    def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index,
+                epilogue: EpilogueArgs) -> None:
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
@@ -106,8 +166,9 @@ class Kernel:
         shape = LaunchShape(grid=(clusters * cluster_m, 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1))
         args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k,
-                splits, k_blocks_per_split, partials, arrivals)
-        types = (None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT, INT, POINTER, POINTER)
+                splits, k_blocks_per_split, partials, arrivals, epilogue)
+        types = ((None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT, INT, POINTER, POINTER)
+                 + (None,))
         stream = torch.cuda.current_stream(device_index).cuda_stream
         self._kernel().launch(shape, stream, device_index, args, types)
 
@@ -154,7 +215,7 @@ def _padded_output(m: int, n: int, dtype: torch.dtype, device: torch.device) -> 
 
 def _output_descriptor(out: torch.Tensor, m: int, n: int, launch: dict):
     box_rows, box_cols = launch["output_box"]
-    element = "f32" if out.element_size() == 4 else "u16"
+    element = {1: "u8", 2: "u16", 4: "f32"}[out.element_size()]
     return tma_descriptor_2d(out.data_ptr(), m, n, _output_row_stride(out), box_rows, box_cols,
                              launch["output_swizzle_bytes"], element=element)
 
@@ -176,11 +237,14 @@ def compile(spec: GemmSpec) -> Kernel:  # noqa: A001 - the public name the API p
 
 def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor, *,
          out_dtype: torch.dtype = torch.bfloat16, out: torch.Tensor | None = None,
-         split_k: int | None = None) -> torch.Tensor:
-    """D (M, N) = (a * scale_a) @ (b * scale_b)^T, accumulated in fp32.
+         split_k: int | None = None, alpha=None, bias: torch.Tensor | None = None,
+         residual: torch.Tensor | None = None, beta: float | None = None, activation=None, out_scale=None,
+         amax_out: torch.Tensor | None = None, requantize: str | None = None):
+    """D (M, N) = epilogue((a * scale_a) @ (b * scale_b)^T), accumulated in fp32.
 
     a: (M, K) and b: (N, K), torch.float8_e4m3fn or torch.float8_e5m2 (any pair), K contiguous,
-    K a multiple of 16, 16-byte aligned rows. out_dtype: torch.bfloat16, torch.float16 or torch.float32.
+    K a multiple of 16, 16-byte aligned rows. out_dtype: torch.bfloat16, torch.float16, torch.float32,
+    or FP8 (torch.float8_e4m3fn / torch.float8_e5m2, saturating).
     Scales are CUDA tensors indexed in the coordinates of the operand they scale; the recipe follows
     from their shapes (G = 128 along K):
       one element                              -> per-tensor (float32)
@@ -190,20 +254,95 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     Any strides are accepted; group scales are read fastest when rows are contiguous
     (M-major, e.g. ``torch.empty(K // 128, M).t()``), which is what fp8gen.quantize returns.
     split_k: see Kernel.__call__ (None: chosen from the shape).
+
+    Fused epilogue, applied in fp32 in this order (each only when its argument is given):
+      alpha       x *= alpha (a number or a one-element float32 CUDA tensor)
+      bias        x += bias: 1-D, length N (per column) or M (per row, when M != N); bf16/f16/f32
+      residual    x += beta * residual (an (M, N) bf16/f16/f32 tensor, may be `out`); beta default 1
+      activation  "relu", "gelu" (erf), "gelu_tanh", "silu" or ("clamp", lo, hi)
+      amax_out    a one-element float32 CUDA tensor, set to max |x| over the output
+    then the cast: FP8 outputs are saturate(x / out_scale) (out_scale: number or device scalar, default 1),
+    or, with requantize="1x128" / "1x128_ue8m0", x divided by one scale per row and 128 columns,
+    returned as (D, scales) with scales (M, ceil(N/128)) in the layout gemm reads as `scale_a`.
     Raises InputError for invalid arguments.
     """
     a = checks.check_operand("a", a)
     b = checks.check_operand("b", b)
-    if out_dtype not in checks.OUT_OF_DTYPE:
-        raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16 or torch.float32")
+    if out_dtype not in OUT_FORMAT_OF_DTYPE:
+        raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
+                         "torch.float8_e4m3fn or torch.float8_e5m2")
     if a.shape[1] != b.shape[1]:
         raise InputError(f"a is {tuple(a.shape)} and b is {tuple(b.shape)}: their K (dim 1) must agree")
     (m, k), n = a.shape, b.shape[0]
     recipe_a = _recipe_of("scale_a", scale_a, m, k, "a")
     recipe_b = _recipe_of("scale_b", scale_b, n, k, "b")
+    out_format = OUT_FORMAT_OF_DTYPE[out_dtype]
+    chain = _chain_of(out_format, alpha is not None, _bias_signature(bias, m, n),
+                      _dtype_name("residual", residual), _activation_signature(activation), amax_out is not None,
+                      requantize)
     spec = choose_spec(m, n, k, checks.FORMAT_OF_DTYPE[a.dtype], checks.FORMAT_OF_DTYPE[b.dtype],
-                       checks.OUT_OF_DTYPE[out_dtype], recipe_a, recipe_b)
-    return compile(spec)(a, b, scale_a, scale_b, out=out, split_k=split_k)
+                       out_format, recipe_a, recipe_b, chain)
+    return compile(spec)(a, b, scale_a, scale_b, out=out, split_k=split_k, alpha=alpha, bias=bias, residual=residual,
+                         beta=beta, out_scale=out_scale, amax_out=amax_out)
+
+
+OUT_FORMAT_OF_DTYPE = {v: k for k, v in checks.ALL_OUT_DTYPES.items()}
+REQUANTIZE_CHOICES = {"1x128": "f32", "1x128_ue8m0": "ue8m0"}
+VECTOR_FORMAT_OF_DTYPE = {v: k for k, v in checks.VECTOR_DTYPES.items()}
+
+
+def _dtype_name(name: str, t) -> str | None:
+    if t is None:
+        return None
+    t = checks.require_tensor(name, t)
+    if t.dtype not in VECTOR_FORMAT_OF_DTYPE:
+        raise InputError(f"{name} has dtype {t.dtype}; expected torch.bfloat16, torch.float16 or torch.float32")
+    return VECTOR_FORMAT_OF_DTYPE[t.dtype]
+
+
+def _bias_signature(bias, m: int, n: int) -> tuple[str, str] | None:
+    dtype = _dtype_name("bias", bias)
+    if dtype is None:
+        return None
+    if bias.dim() != 1 or bias.shape[0] not in (m, n):
+        raise InputError(f"bias has shape {tuple(bias.shape)}; expected ({n},) per output column or ({m},) per row")
+    return ("column" if bias.shape[0] == n else "row", dtype)
+
+
+def _activation_signature(activation):
+    if activation is None or activation in ("relu", "gelu", "gelu_tanh", "silu"):
+        return activation
+    if isinstance(activation, tuple) and len(activation) == 3 and activation[0] == "clamp":
+        return activation
+    raise InputError(f"activation={activation!r} is invalid; use 'relu', 'gelu', 'gelu_tanh', 'silu' or "
+                     "('clamp', lo, hi)")
+
+
+@functools.lru_cache(maxsize=256)
+def _chain_of(out: str, alpha: bool, bias, residual, activation, amax: bool,
+              requantize) -> tuple[epilogue_dsl.EpilogueOp, ...]:
+    """The epilogue chain gemm()'s arguments describe (cached: it is built on every call)."""
+    if requantize is not None and requantize not in REQUANTIZE_CHOICES:
+        raise InputError(f"requantize={requantize!r} is invalid; use None, '1x128' or '1x128_ue8m0'")
+    if requantize is not None and out not in checks.FP8_OUT_DTYPES:
+        raise InputError("requantize needs an FP8 out_dtype (torch.float8_e4m3fn or torch.float8_e5m2)")
+    ops: list = ["alpha"] if alpha else []
+    if bias is not None:
+        ops.append({"op": "bias", "axis": bias[0], "dtype": bias[1]})
+    if residual is not None:
+        ops.append({"op": "residual", "dtype": residual})
+    if isinstance(activation, tuple):
+        ops.append({"op": "clamp", "lo": activation[1], "hi": activation[2]})
+    elif activation is not None:
+        ops.append(activation)
+    if amax:
+        ops.append("amax")
+    if requantize is not None:
+        ops.append({"op": "group_quantize", "group_size": 128, "dtype": REQUANTIZE_CHOICES[requantize]})
+    try:
+        return tuple(epilogue_dsl.EpilogueOp.parse(op) for op in ops)
+    except Fp8genError as exc:
+        raise InputError(f"invalid epilogue arguments: {exc}") from None
 
 
 def _recipe_of(name: str, scale, rows: int, k: int, operand: str) -> ScaleRecipe:

@@ -150,3 +150,84 @@ def check_out(out, m: int, n: int, dtype: torch.dtype, device: torch.device) -> 
     if out.data_ptr() % out.element_size():
         raise InputError("out data pointer is not aligned to its element size")
     return out
+
+
+VECTOR_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+FP8_OUT_DTYPES = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
+ALL_OUT_DTYPES = {**OUT_DTYPES, **FP8_OUT_DTYPES}
+
+
+def scalar_argument(name: str, value, device: torch.device) -> tuple[float, int]:
+    """A host number or a one-element float32 tensor on `device` -> (host value, device pointer or 0)."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{name} must be a number or a one-element float32 CUDA tensor, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value), 0
+    t = require_tensor(name, value)
+    if t.numel() != 1 or t.dtype != torch.float32 or t.device != device:
+        raise InputError(f"{name} must be a number or a one-element torch.float32 tensor on {device}; "
+                         f"got {t.dtype} of shape {tuple(t.shape)} on {t.device}")
+    return 0.0, t.data_ptr()
+
+
+def bias_argument(t, op, m: int, n: int, device: torch.device) -> tuple[int, int]:
+    """A bias vector for the chain's bias op -> (pointer, element stride)."""
+    t = require_tensor("bias", t)
+    length, what = (n, "N (one per output column)") if op.axis == "column" else (m, "M (one per output row)")
+    if t.dim() != 1 or t.shape[0] != length:
+        raise InputError(f"bias has shape {tuple(t.shape)}; this kernel's {op.axis} bias needs ({length},), "
+                         f"length {what}")
+    _check_dtype_device("bias", t, VECTOR_DTYPES[op.dtype], device)
+    return t.data_ptr(), t.stride(0)
+
+
+def residual_argument(t, op, m: int, n: int, device: torch.device) -> tuple[int, int, int]:
+    """The residual C for the chain's residual op -> (pointer, row stride, column stride)."""
+    t = require_tensor("residual", t)
+    if tuple(t.shape) != (m, n):
+        raise InputError(f"residual has shape {tuple(t.shape)}; expected the output's ({m}, {n})")
+    _check_dtype_device("residual", t, VECTOR_DTYPES[op.dtype], device)
+    return t.data_ptr(), t.stride(0), t.stride(1)
+
+
+def amax_argument(t, device: torch.device) -> torch.Tensor:
+    t = require_tensor("amax_out", t)
+    if t.numel() != 1 or t.dtype != torch.float32 or t.device != device:
+        raise InputError(f"amax_out must be a one-element torch.float32 tensor on {device}; "
+                         f"got {t.dtype} of shape {tuple(t.shape)} on {t.device}")
+    return t
+
+
+def group_scales_argument(t, op, m: int, n: int, device: torch.device) -> torch.Tensor:
+    """Where the group_quantize op writes its (M, ceil(N / G)) scales."""
+    t = require_tensor("group_scales_out", t)
+    expected = (m, ceil_div(n, op.group_size))
+    if tuple(t.shape) != expected:
+        raise InputError(f"group_scales_out has shape {tuple(t.shape)}; expected {expected} "
+                         f"(one scale per row and 1x{op.group_size} group of the output)")
+    _check_dtype_device("group_scales_out", t, SCALE_DTYPES[op.dtype], device)
+    return t
+
+
+def _check_dtype_device(name: str, t: torch.Tensor, dtype: torch.dtype, device: torch.device) -> None:
+    if t.dtype != dtype:
+        raise InputError(f"{name} has dtype {t.dtype}; this kernel's epilogue reads {dtype}")
+    if t.device != device:
+        raise InputError(f"{name} is on {t.device}; expected {device} with the operands")
+    if t.data_ptr() % t.element_size():
+        raise InputError(f"{name} data pointer is not aligned to its element size")
+
+
+def unused_epilogue_arguments(chain_ops: set[str], fp8_out: bool, **given) -> None:
+    """Reject arguments for ops the kernel's chain does not have (they would be silently ignored)."""
+    needs = {"alpha": "alpha", "bias": "bias", "residual": "residual", "beta": "residual", "amax_out": "amax",
+             "group_scales_out": "group_quantize"}
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name == "out_scale":
+            if not fp8_out or "group_quantize" in chain_ops:
+                raise InputError("out_scale applies to FP8 outputs without group re-quantization; "
+                                 "this kernel does not read it")
+        elif needs[name] not in chain_ops:
+            raise InputError(f"{name} was given but this kernel's epilogue has no {needs[name]!r} op")

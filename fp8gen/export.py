@@ -17,7 +17,7 @@ from .build import Artifact, build_many
 from .cache import DiskCache
 from .errors import BundleError
 from .fsutil import atomic_write
-from .render import _environment
+from .render import _environment, include_dir
 from .spec import OUT_BYTES, GemmSpec
 from .version import __version__
 
@@ -35,8 +35,11 @@ SIGNATURE = [
     ["a", "const void*"], ["lda", "int64_t"], ["b", "const void*"], ["ldb", "int64_t"], ["d", "void*"],
     ["ldd", "int64_t"], ["m", "int"], ["n", "int"], ["k", "int"], ["scale_a", "const void*"],
     ["scale_a_stride_row", "int64_t"], ["scale_a_stride_k", "int64_t"], ["scale_b", "const void*"],
-    ["scale_b_stride_row", "int64_t"], ["scale_b_stride_k", "int64_t"], ["stream", "CUstream"],
+    ["scale_b_stride_row", "int64_t"], ["scale_b_stride_k", "int64_t"],
+    ["epilogue", "const fp8gen_epilogue_args*"], ["stream", "CUstream"],
 ]
+EPILOGUE_ARGS_HEADER = "fp8gen_epilogue_args.h"  # the bundle's copy of templates/include/fp8gen/epilogue_args.h
+EPILOGUE_NEEDS = {"bias": 1, "residual": 2, "amax": 4, "group_quantize": 8}  # FP8GEN_NEEDS_* in the C launcher
 CONSTRAINTS = {
     "k": "K > 0 and K % 16 == 0",
     "alignment": "a, b, d and 1xG scales 16-byte aligned; lda, ldb multiples of 16; ldd and N times the output "
@@ -80,6 +83,7 @@ def _template_kernel(entry: dict, spec: GemmSpec, cubin: bytes) -> dict:
         "output_swizzle_bytes": launch["output_swizzle_bytes"],
         "staged_groups_a": spec.staged_groups("a"), "staged_groups_b": spec.staged_groups("b"),
         "scale_bytes_a": scale_bytes[spec.scale_a.dtype], "scale_bytes_b": scale_bytes[spec.scale_b.dtype],
+        "epilogue_needs": sum(EPILOGUE_NEEDS.get(op.op, 0) for op in spec.epilogue),
         "cubin_size": len(cubin),
         "cubin_rows": [", ".join(str(byte) for byte in cubin[i:i + 24]) for i in range(0, len(cubin), 24)],
     }
@@ -105,6 +109,7 @@ def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cach
                   "kernels": [_template_kernel(e, a.spec, a.cubin) for e, a in zip(entries, artifacts)]}
     for template, filename in SOURCES.items():
         _write(directory / filename, _environment().get_template(template).render(**parameters))
+    _write(directory / EPILOGUE_ARGS_HEADER, (include_dir() / "fp8gen" / "epilogue_args.h").read_text())
     manifest = {"format": BUNDLE_FORMAT, "fp8gen": __version__, "arch": ARCH, "kernels": entries}
     _write(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
     return directory / MANIFEST

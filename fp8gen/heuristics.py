@@ -13,20 +13,23 @@ MAX_SPLITS = 16
 
 
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
-                recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str) -> GemmSpec:
+                recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small.
 
     1x128 B scales are staged per column through shared memory and applied per element; with
-    BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64.
+    BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
+    (and cannot re-quantize their output in 1x128 groups, which must lie in one tile).
     """
-    return _spec_for(m <= 64, a, b, out, ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b))
+    return _spec_for(m <= 64, a, b, out, ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b), tuple(epilogue))
 
 
 @functools.lru_cache(maxsize=1024)
-def _spec_for(small_m: bool, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> GemmSpec:
+def _spec_for(small_m: bool, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe,
+              epilogue: tuple) -> GemmSpec:
     block_m = 64 if small_m else 128
     block_n = 64 if scale_b.kind == "group" else 128
-    return GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128))
+    return GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
+                    epilogue=epilogue)
 
 
 def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -> int:

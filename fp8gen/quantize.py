@@ -58,21 +58,21 @@ def quantize(x: torch.Tensor, recipe: str = "group", *, fmt: str = "e4m3", group
     fp8_max, ue8m0 = FP8_MAX[fmt], scale_dtype == "ue8m0"
     if recipe == "tensor":
         scale = _scale_from_amax(xf.abs().amax().reshape(1), fp8_max, ue8m0)
-        expanded = scale
+        scaled = xf / scale
     elif recipe == "row":
         scale = _scale_from_amax(xf.abs().amax(dim=1, keepdim=True), fp8_max, ue8m0)
-        expanded = scale
+        scaled = xf / scale
     elif recipe == "group":
         kg = ceil_div(k, group_size)
         groups = _padded(xf, rows, kg * group_size).view(rows, kg, group_size)
         scale = _scale_from_amax(groups.abs().amax(dim=2), fp8_max, ue8m0)
-        expanded = scale.repeat_interleave(group_size, dim=1)[:, :k]
+        scaled = (groups / scale.unsqueeze(2)).reshape(rows, kg * group_size)[:, :k]
     else:
         rb, kg = ceil_div(rows, group_size), ceil_div(k, group_size)
         blocks = _padded(xf, rb * group_size, kg * group_size).view(rb, group_size, kg, group_size)
         scale = _scale_from_amax(blocks.abs().amax(dim=(1, 3)), fp8_max, ue8m0)
-        expanded = scale.repeat_interleave(group_size, 0).repeat_interleave(group_size, 1)[:rows, :k]
-    q = (xf / expanded).clamp(-fp8_max, fp8_max).to(FP8_DTYPES[fmt])
+        scaled = (blocks / scale[:, None, :, None]).reshape(rb * group_size, kg * group_size)[:rows, :k]
+    q = scaled.clamp(-fp8_max, fp8_max).to(FP8_DTYPES[fmt])
     if ue8m0:
         scale = scale.to(torch.float8_e8m0fnu)
     if recipe == "group":
@@ -83,10 +83,15 @@ def quantize(x: torch.Tensor, recipe: str = "group", *, fmt: str = "e4m3", group
 def rows_contiguous(scale: torch.Tensor) -> torch.Tensor:
     """(rows, groups) scales with rows contiguous and each group's column 16-byte aligned: the layout
     the kernels read without a copy (coalesced A row scales; TMA-staged B column scales)."""
-    rows, groups = scale.shape
-    align = 16 // scale.element_size()
-    buffer = torch.empty((groups, -(-rows // align) * align), dtype=scale.dtype, device=scale.device)
-    buffer[:, :rows] = scale.t()
+    out = empty_rows_contiguous(*scale.shape, dtype=scale.dtype, device=scale.device)
+    out.copy_(scale)
+    return out
+
+
+def empty_rows_contiguous(rows: int, groups: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """An uninitialized (rows, groups) scale tensor in the layout of rows_contiguous."""
+    align = 16 // torch.empty((), dtype=dtype).element_size()
+    buffer = torch.empty((groups, -(-rows // align) * align), dtype=dtype, device=device)
     return buffer[:, :rows].t()
 
 

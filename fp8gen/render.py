@@ -13,12 +13,14 @@ from pathlib import Path
 
 import jinja2
 
+from .abi import epilogue_args_size
 from .fsutil import atomic_write
 from .spec import GemmSpec
 from .version import __version__
 
 ELEMENT_TYPES = {"e4m3": "cutlass::float_e4m3_t", "e5m2": "cutlass::float_e5m2_t"}
-OUTPUT_TYPES = {"bf16": "__nv_bfloat16", "f16": "__half", "f32": "float"}
+OUTPUT_TYPES = {"bf16": "__nv_bfloat16", "f16": "__half", "f32": "float", "e4m3": "__nv_fp8_e4m3",
+                "e5m2": "__nv_fp8_e5m2"}
 ACCUMULATION_ENUM = {"promoted": "Promoted", "fast": "Fast"}
 SCALE_KINDS = {"tensor": "Tensor", "row": "Row", "group": "Group", "block": "Block"}
 SCALE_ELEMENTS = {"f32": "float", "ue8m0": "uint8_t"}
@@ -27,6 +29,7 @@ PRODUCER_REGISTERS = 40
 CONSUMER_REGISTERS = {1: 240, 2: 232}
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+_JINJA_IMPORT = re.compile(r'{%-?\s*(?:import|include|from|extends)\s+"([^"]+)"')
 
 
 def template_dir() -> Path:
@@ -76,10 +79,12 @@ def project_dependencies(template_name: str) -> tuple[tuple[str, str], ...]:
         if rel in seen:
             continue
         seen[rel] = _sha256(path)
-        for name in _INCLUDE.findall(path.read_text()):
+        text = path.read_text()
+        for name in _INCLUDE.findall(text):
             header = root / "include" / name
             if header.is_file():
                 pending.append(header)
+        pending.extend(root / name for name in _JINJA_IMPORT.findall(text))
     return tuple(sorted(seen.items()))
 
 
@@ -109,7 +114,20 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "scale_b": _scale_parameters(spec.scale_b, spec.staged_groups("b")),
         "smem_bytes": spec.smem_bytes(spec.stages),
         "output_row_bytes": spec.output_row_bytes,
+        "epilogue": [_epilogue_op_parameters(op) for op in spec.epilogue],
+        "epilogue_args_size": epilogue_args_size(),
     }
+
+
+def _epilogue_op_parameters(op) -> dict:
+    """An op's fields plus what its C++ type needs: element types, exact float literals."""
+    return {**op.to_dict(), "element": OUTPUT_TYPES.get(op.dtype, ""),
+            "lo_literal": _float_literal(op.lo), "hi_literal": _float_literal(op.hi)}
+
+
+def _float_literal(value: float) -> str:
+    """A C++17 hexadecimal float literal: exact, no decimal round trip."""
+    return f"{float(value).hex()}f"
 
 
 def _scale_parameters(recipe, staged_groups: int) -> dict:

@@ -5,15 +5,17 @@ Nothing here knows about C++; `render` turns a spec into source.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Union
 
+from . import epilogue as epilogue_dsl
 from .errors import OutOfResources, SpecError
 
 FORMATS = ("e4m3", "e5m2")
-OUT_DTYPES = ("bf16", "f16", "f32")
-OUT_BYTES = {"bf16": 2, "f16": 2, "f32": 4}
+OUT_DTYPES = ("bf16", "f16", "f32", "e4m3", "e5m2")
+OUT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "e4m3": 1, "e5m2": 1}
 ACCUMULATORS = ("f32",)
 ACCUMULATIONS = ("promoted", "fast")
 SCHEDULES = ("cooperative",)
@@ -36,6 +38,7 @@ MAX_AUTO_STAGES = 8
 # Consumer warpgroups run with 232 registers; keep this many for fragments.
 ACCUMULATOR_REGISTER_LIMIT = 192
 
+MAX_NAME_LENGTH = 128
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
@@ -106,7 +109,7 @@ class GemmSpec:
     stages: Union[int, str] = "auto"
     schedule: str = "cooperative"
     raster_group: int = 8
-    epilogue: tuple[str, ...] = ()
+    epilogue: tuple[epilogue_dsl.EpilogueOp, ...] = ()
     name: str = ""
 
     def __post_init__(self):
@@ -126,9 +129,7 @@ class GemmSpec:
         object.__setattr__(self, "cluster", tuple(self.cluster) if isinstance(self.cluster, list) else self.cluster)
         _choose("cluster", self.cluster, CLUSTER_CHOICES)
         _positive_int("raster_group", self.raster_group)
-        object.__setattr__(self, "epilogue", tuple(self.epilogue))
-        if self.epilogue:
-            raise SpecError("epilogue", self.epilogue, "epilogue ops are not available yet; use an empty chain")
+        object.__setattr__(self, "epilogue", epilogue_dsl.parse_chain(self.epilogue, self.out, self.tile[1]))
         self._validate_registers()
         object.__setattr__(self, "stages", self._resolved_stages())
         if not self.name:
@@ -289,8 +290,12 @@ class GemmSpec:
     def default_name(self) -> str:
         bm, bn, bk = self.tile
         cluster = "" if self.cluster == (1, 1) else f"_c{self.cluster[0]}x{self.cluster[1]}"
-        return (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
+        chain = f"_{epilogue_dsl.chain_label(self.epilogue)}" if self.epilogue else ""
+        name = (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
                 f"_{bm}x{bn}x{bk}{cluster}_s{self.stages}_{self.accumulation_label()}")
+        if len(name) + len(chain) > MAX_NAME_LENGTH:  # long chains: a digest keeps names within the limit
+            chain = "_epi" + hashlib.sha256(chain.encode()).hexdigest()[:12]
+        return name + chain
 
     def accumulation_label(self) -> str:
         return f"promoted{self.promotion_interval}" if self.accumulation == "promoted" else "fast"
@@ -299,7 +304,7 @@ class GemmSpec:
         d = asdict(self)
         d["tile"] = list(self.tile)
         d["cluster"] = list(self.cluster)
-        d["epilogue"] = list(self.epilogue)
+        d["epilogue"] = [op.to_dict() for op in self.epilogue]
         return d
 
     @classmethod
@@ -309,7 +314,7 @@ class GemmSpec:
         if unknown:
             raise SpecError("spec", sorted(unknown), f"unknown fields; allowed: {', '.join(sorted(known))}")
         values = dict(data)
-        for key in ("tile", "cluster", "epilogue"):
+        for key in ("tile", "cluster"):
             if key in values and isinstance(values[key], list):
                 values[key] = tuple(values[key])
         return cls(**values)
@@ -318,7 +323,8 @@ class GemmSpec:
         bm, bn, bk = self.tile
         return (f"{self.name}: A={self.a} B={self.b} out={self.out} scales={self.scale_a.label()}x{self.scale_b.label()} "
                 f"tile={bm}x{bn}x{bk} stages={self.stages} cluster={self.cluster[0]}x{self.cluster[1]} "
-                f"schedule={self.schedule} accumulation={self.accumulation_label()}")
+                f"schedule={self.schedule} accumulation={self.accumulation_label()}"
+                f" epilogue=[{', '.join(op.label() for op in self.epilogue)}]")
 
 
 def ceil_div(a: int, b: int) -> int:

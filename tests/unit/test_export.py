@@ -21,7 +21,9 @@ def bundle(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("bundle")
     specs = load_specs(REPO / "examples" / "kernels.toml") + [
-        GemmSpec(name="block_cluster", scale_a="group", scale_b="block", cluster=(2, 1))]
+        GemmSpec(name="block_cluster", scale_a="group", scale_b="block", cluster=(2, 1)),
+        GemmSpec(name="fused_requant", out="e4m3", scale_a="group", scale_b="block",
+                 epilogue=["bias", "gelu_tanh", "group_quantize"])]
     export_bundle(specs, directory, jobs=2, cache=DiskCache(tmp_path_factory.mktemp("cache")))
     return directory
 
@@ -29,11 +31,15 @@ def bundle(tmp_path_factory):
 def test_bundle_holds_manifest_cubins_and_sources(bundle):
     manifest = read_manifest(bundle)
     names = [k["name"] for k in manifest["kernels"]]
-    assert names == ["prefill_e4m3_bf16", "decode_e4m3_bf16", "grad_e5m2_e4m3_f32", "fast_e4m3_f16", "block_cluster"]
+    assert names == ["prefill_e4m3_bf16", "decode_e4m3_bf16", "grad_e5m2_e4m3_f32", "fast_e4m3_f16", "block_cluster",
+                     "fused_requant"]
     for kernel in manifest["kernels"]:
         assert (bundle / kernel["cubin"]).read_bytes().startswith(b"\x7fELF")
         assert kernel["function"] in (bundle / "fp8gen_kernels.h").read_text()
-    assert manifest["kernels"][-1]["launch"]["cluster"] == [2, 1]
+    assert manifest["kernels"][-2]["launch"]["cluster"] == [2, 1]
+    assert (bundle / "fp8gen_epilogue_args.h").is_file()
+    # the fused kernel's launcher refuses a NULL bias / group-scale pointer (FP8GEN_NEEDS_BIAS | _GROUP_SCALES)
+    assert ", 9}," in (bundle / "fp8gen_kernels.c").read_text()
     for name in ("fp8gen_kernels.c", "fp8gen_cubins.c", "CMakeLists.txt", "example/example.c"):
         assert (bundle / name).is_file()
 

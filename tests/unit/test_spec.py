@@ -31,7 +31,7 @@ def test_defaults_are_valid_frozen_and_hashable():
     ("promotion_interval", 48, "32, 64, 128"),
     ("name", "bad name; system()", "[A-Za-z_]"),
     ("name", "x" * 129, "[A-Za-z_]"),
-    ("epilogue", ("relu",), "not available yet"),
+    ("epilogue", "relu", "must be a list of ops"),
 ])
 def test_invalid_field_names_field_value_and_allowed(field, value, fragment):
     with pytest.raises(SpecError) as info:

@@ -28,7 +28,8 @@ enum class Accumulation { Promoted, Fast };
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
           int ConsumerWGs, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
-          int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB>
+          int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB,
+          class EpilogueChain>
 struct GemmConfig {
   using ElementA = ElementA_;
   using ElementB = ElementB_;
@@ -80,6 +81,7 @@ struct GemmConfig {
   static constexpr int kStageTxBytes = kStageBytesA + kStageBytesB + StagedA::kTxBytes + StagedB::kTxBytes;
 
   using OutputTile = OutputTileLayout<ElementD_, BlockM, BlockN, OutputRowBytes>;
+  using Epilogue = EpilogueChain;  // an epilogue::Chain<Ops...>
 };
 
 template <class Config>
@@ -359,7 +361,8 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
 
 template <class Config, class Scales>
 __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales,
-                                        cute::TmaDescriptor const* tma_d, int consumer_thread) {
+                                        fp8gen_epilogue_args const& epilogue_args, cute::TmaDescriptor const* tma_d,
+                                        int consumer_thread) {
   using namespace cute;
   constexpr int BM = Config::kBlockM;
   constexpr int BN = Config::kBlockN;
@@ -374,6 +377,9 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   bool const warp_leader = (consumer_thread % 32) == 0;
   WorkScheduler const sched = p.scheduler<Config>();
   PipelineState st;
+  using Epilogue = typename Config::Epilogue;
+  epilogue::Context ctx =
+      Epilogue::template make_context<is_fp8_output<typename Config::ElementD>()>(epilogue_args, p.M, p.N);
 
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
@@ -388,10 +394,10 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
     if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
-    store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN>(f.accum, scales, tma_d, smem.d,
-                                                                          consumer_thread, t.m_block * BM,
-                                                                          t.n_block * BN);
+    store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN, Epilogue>(
+        f.accum, scales, ctx, tma_d, smem.d, consumer_thread, t.m_block * BM, t.n_block * BN);
   }
+  Epilogue::flush(ctx);
   // Shared memory must stay valid until the last TMA store has read it.
   if (consumer_thread % 128 == 0) cute::tma_store_wait<0>();
 }
@@ -411,7 +417,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
                                             cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
                                             cute::TmaDescriptor const* tma_d,
                                             Scales const& scales,
-                                            GemmProblem const& p) {
+                                            GemmProblem const& p, fp8gen_epilogue_args const& epilogue_args) {
   extern __shared__ uint8_t raw_smem[];
   // The 128B/64B TMA swizzle pattern is a function of the shared address,
   // so the operand tiles must start on a 1024-byte boundary.
@@ -436,7 +442,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, tma_scale_a, tma_scale_b, smem, p);
   } else {
     cutlass::arch::warpgroup_reg_alloc<Config::kConsumerRegs>();
-    consume<Config>(smem, p, scales, tma_d, threadIdx.x - 128);
+    consume<Config>(smem, p, scales, epilogue_args, tma_d, threadIdx.x - 128);
   }
   if constexpr (Config::kClusterM > 1) sync_cluster<Config::kClusterM>();
 }

@@ -1,0 +1,79 @@
+"""Cost of the fused epilogue: plain GEMM vs GEMM with bias -> gelu (and more) fused, vs torch._scaled_mm
+followed by the same ops as separate torch kernels. Same inputs, graph timing with alternating replays
+(fp8gen/bench.py). Prints a table and writes JSON.
+
+    python benchmarks/epilogue_cost.py [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+import fp8gen
+from fp8gen.bench import environment, graph_ms, input_set_count
+
+SHAPES = [(8192, 8192, 8192), (64, 7168, 16384), (4096, 7168, 2048)]
+
+
+def variants(m: int, n: int, sets: list[dict]):
+    """name -> list of graph-capturable calls (one per input set)."""
+    def ours(s, **kw):
+        return fp8gen.gemm(s["a"], s["b"], s["sa"], s["sb"], **kw)
+
+    def torch_gelu(s):
+        y = torch._scaled_mm(s["a"], s["b"].t(), s["sa"], s["sb"], out_dtype=torch.bfloat16)
+        return torch.nn.functional.gelu(y + s["bias"], approximate="tanh")
+
+    table = {
+        "fp8gen plain": lambda s: ours(s, out=s["out"]),
+        "fp8gen bias": lambda s: ours(s, out=s["out"], bias=s["bias"]),
+        "fp8gen gelu_tanh": lambda s: ours(s, out=s["out"], activation="gelu_tanh"),
+        "fp8gen residual": lambda s: ours(s, out=s["out"], residual=s["res"]),
+        "fp8gen bias+gelu_tanh": lambda s: ours(s, out=s["out"], bias=s["bias"], activation="gelu_tanh"),
+        "fp8gen bias+gelu(erf)": lambda s: ours(s, out=s["out"], bias=s["bias"], activation="gelu"),
+        "fp8gen bias+gelu+residual": lambda s: ours(s, out=s["out"], bias=s["bias"], activation="gelu",
+                                                    residual=s["res"]),
+        "fp8gen bias+gelu_tanh->e4m3 1x128": lambda s: ours(s, bias=s["bias"], activation="gelu_tanh",
+                                                             out_dtype=torch.float8_e4m3fn, requantize="1x128"),
+        "torch _scaled_mm plain": lambda s: torch._scaled_mm(s["a"], s["b"].t(), s["sa"], s["sb"],
+                                                             out_dtype=torch.bfloat16),
+        "torch _scaled_mm + bias + gelu_tanh": torch_gelu,
+    }
+    return {name: [lambda s=s, f=f: f(s) for s in sets] for name, f in table.items()}
+
+
+def random_set(m: int, n: int, k: int) -> dict:
+    return {"a": (torch.randn(m, k, device="cuda") * 4).to(torch.float8_e4m3fn),
+            "b": (torch.randn(n, k, device="cuda") * 4).to(torch.float8_e4m3fn),
+            "sa": torch.rand(1, device="cuda") + 0.5, "sb": torch.rand(1, device="cuda") + 0.5,
+            "bias": torch.randn(n, device="cuda").to(torch.bfloat16),
+            "res": torch.randn(m, n, device="cuda").to(torch.bfloat16),
+            "out": torch.empty(m, n, dtype=torch.bfloat16, device="cuda")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", default="epilogue_cost.json")
+    args = parser.parse_args(argv)
+    rows = []
+    for m, n, k in SHAPES:
+        sets = [random_set(m, n, k) for _ in range(input_set_count(m, n, k))]
+        calls = variants(m, n, sets)
+        times = dict(zip(calls, graph_ms(*calls.values())))
+        base = times["fp8gen plain"]
+        print(f"\nM={m} N={n} K={k}  ({len(sets)} rotating input sets)")
+        print(f"{'variant':40s} {'us':>9s} {'TFLOP/s':>8s} {'vs fp8gen plain':>16s}")
+        for name, ms in times.items():
+            print(f"{name:40s} {ms * 1e3:9.1f} {2 * m * n * k / ms / 1e9:8.0f} {ms / base:15.3f}x")
+            rows.append({"m": m, "n": n, "k": k, "variant": name, "ms": ms, "vs_plain": ms / base})
+    with open(args.json, "w") as f:
+        json.dump({"environment": environment(), "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The epilogue chain of the DSL: ops applied in fp32 to the scaled accumulator, in order, then the
+output cast.
+
+    alpha                      x *= alpha (a host float or a device scalar, given at the call)
+    bias   {axis, dtype}       x += bias[n] ("column": an N-vector) or bias[m] ("row": an M-vector)
+    residual {dtype}           x += beta * C[m, n] (C is (M, N); beta given at the call; may alias D)
+    relu, gelu {approximate}, silu, clamp {lo, hi}
+    amax                       records max |x| over the output into a device scalar (fp32)
+    group_quantize {group_size, dtype}
+                               last op, FP8 output only: D = x / s with one scale s per row and
+                               1 x group_size columns (amax / FP8 max), written as an (M, N / G) tensor
+
+An FP8 output without group_quantize is D = saturate(x / out_scale) with out_scale given at the call.
+Nothing here knows about C++; `render` maps each op to its device type in templates/epilogue.j2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Union
+
+from .errors import SpecError
+
+OP_NAMES = ("alpha", "bias", "residual", "relu", "gelu", "silu", "clamp", "amax", "group_quantize")
+ACTIVATIONS = ("relu", "gelu", "silu", "clamp")
+VECTOR_DTYPES = ("bf16", "f16", "f32")
+BIAS_AXES = ("column", "row")
+GELU_FORMS = ("none", "tanh")
+GROUP_SCALE_DTYPES = ("f32", "ue8m0")
+FP8_OUTPUTS = ("e4m3", "e5m2")
+# Ops that read a per-call argument: at most one of each in a chain.
+SINGLE_USE = ("alpha", "bias", "residual", "amax", "group_quantize")
+# Shorthand names accepted in place of a table.
+SHORTHANDS = {"gelu_tanh": {"op": "gelu", "approximate": "tanh"}, "row_bias": {"op": "bias", "axis": "row"}}
+
+_FIELDS_OF_OP = {
+    "alpha": (), "relu": (), "silu": (), "amax": (),
+    "bias": ("axis", "dtype"),
+    "residual": ("dtype",),
+    "gelu": ("approximate",),
+    "clamp": ("lo", "hi"),
+    "group_quantize": ("group_size", "dtype"),
+}
+_DEFAULTS = {
+    "bias": {"axis": "column", "dtype": "bf16"},
+    "residual": {"dtype": "bf16"},
+    "gelu": {"approximate": "none"},
+    "group_quantize": {"group_size": 128, "dtype": "f32"},
+}
+
+
+@dataclass(frozen=True)
+class EpilogueOp:
+    """One op of the chain; only the fields its op uses are set (see the module docstring)."""
+
+    op: str
+    axis: str = ""
+    dtype: str = ""
+    approximate: str = ""
+    lo: float = 0.0
+    hi: float = 0.0
+    group_size: int = 0
+
+    def __post_init__(self):
+        where = f"epilogue.{self.op}"
+        if self.op not in OP_NAMES:
+            raise SpecError("epilogue", self.op, f"unknown op; allowed: {', '.join(OP_NAMES + tuple(SHORTHANDS))}")
+        if self.op == "bias":
+            _choose(f"{where}.axis", self.axis, BIAS_AXES)
+        if self.op in ("bias", "residual"):
+            _choose(f"{where}.dtype", self.dtype, VECTOR_DTYPES)
+        if self.op == "gelu":
+            _choose(f"{where}.approximate", self.approximate, GELU_FORMS)
+        if self.op == "clamp":
+            self._validate_clamp(where)
+        if self.op == "group_quantize":
+            _choose(f"{where}.dtype", self.dtype, GROUP_SCALE_DTYPES)
+            if not isinstance(self.group_size, int) or isinstance(self.group_size, bool) or self.group_size <= 0 \
+                    or self.group_size % 8:
+                raise SpecError(f"{where}.group_size", self.group_size, "must be a positive multiple of 8")
+
+    def _validate_clamp(self, where: str) -> None:
+        for name in ("lo", "hi"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise SpecError(f"{where}.{name}", value, "must be a finite number")
+            object.__setattr__(self, name, float(value))
+        if self.lo > self.hi:
+            raise SpecError(f"{where}", (self.lo, self.hi), "needs lo <= hi")
+
+    @classmethod
+    def parse(cls, value: Union[str, dict, "EpilogueOp"]) -> "EpilogueOp":
+        if isinstance(value, EpilogueOp):
+            return value
+        if isinstance(value, str):
+            value = SHORTHANDS.get(value, {"op": value})
+        if not isinstance(value, dict) or "op" not in value:
+            raise SpecError("epilogue", value, "each op is a name (e.g. 'relu') or a table with an 'op' key")
+        op = value["op"]
+        if op not in OP_NAMES:
+            raise SpecError("epilogue", op, f"unknown op; allowed: {', '.join(OP_NAMES + tuple(SHORTHANDS))}")
+        allowed = _FIELDS_OF_OP[op]
+        unknown = set(value) - {"op", *allowed}
+        if unknown:
+            listing = ", ".join(allowed) if allowed else "none"
+            raise SpecError(f"epilogue.{op}", sorted(unknown), f"unknown keys; {op} takes: {listing}")
+        if op == "clamp" and not {"lo", "hi"} <= set(value):
+            raise SpecError("epilogue.clamp", value, "needs both lo and hi")
+        return cls(**{**_DEFAULTS.get(op, {}), **value})
+
+    def to_dict(self) -> dict:
+        fields = asdict(self)
+        return {"op": self.op, **{name: fields[name] for name in _FIELDS_OF_OP[self.op]}}
+
+    def label(self) -> str:
+        if self.op == "bias":
+            return f"bias{self.axis[0]}{self.dtype}"
+        if self.op == "residual":
+            return f"res{self.dtype}"
+        if self.op == "gelu":
+            return "gelu" if self.approximate == "none" else "gelutanh"
+        if self.op == "group_quantize":
+            return f"q{self.group_size}{self.dtype}"
+        return self.op
+
+
+def _choose(field_name: str, value: object, allowed: tuple) -> None:
+    if value not in allowed:
+        raise SpecError(field_name, value, f"allowed values are {', '.join(map(repr, allowed))}")
+
+
+def parse_chain(chain, out: str, block_n: int) -> tuple[EpilogueOp, ...]:
+    """Validate a chain (a sequence of ops, names or tables) for an output dtype and tile width."""
+    if isinstance(chain, (str, dict)):
+        raise SpecError("epilogue", chain, "must be a list of ops, e.g. ['bias', 'gelu']")
+    ops = tuple(EpilogueOp.parse(op) for op in chain)
+    names = [op.op for op in ops]
+    for name in SINGLE_USE:
+        if names.count(name) > 1:
+            raise SpecError("epilogue", names, f"{name!r} may appear once")
+    if "group_quantize" in names:
+        quantize = ops[-1]
+        if quantize.op != "group_quantize":
+            raise SpecError("epilogue", names, "group_quantize must be the last op")
+        if out not in FP8_OUTPUTS:
+            raise SpecError("epilogue.group_quantize", out, "quantizes to FP8: the spec's out must be e4m3 or e5m2")
+        if block_n % quantize.group_size:
+            raise SpecError("epilogue.group_quantize.group_size", quantize.group_size,
+                            f"must divide the tile width BN = {block_n} (a group lies in one tile)")
+    return ops
+
+
+def find(chain: tuple[EpilogueOp, ...], op: str) -> EpilogueOp | None:
+    return next((o for o in chain if o.op == op), None)
+
+
+def chain_label(chain: tuple[EpilogueOp, ...]) -> str:
+    return "_".join(op.label() for op in chain)

@@ -1,0 +1,80 @@
+"""fp8gen's GEMM as PyTorch custom ops, so torch.compile traces it (fake implementations give the output
+shapes without running anything) and CUDA graphs capture it.
+
+    torch.ops.fp8gen.gemm(a, b, scale_a, scale_b, out_dtype, bias=None, residual=None, alpha=1.0, beta=1.0,
+                          activation="", out_scale=None, split_k=0) -> D
+    torch.ops.fp8gen.gemm_requantize(a, b, scale_a, scale_b, out_dtype, bias=None, activation="",
+                                     scale_dtype="f32") -> (D, scales)
+
+Arguments as in fp8gen.gemm: activation "" (none), "relu", "gelu", "gelu_tanh" or "silu"; alpha == 1.0
+adds no alpha op; split_k 0 picks it from the shape; out_scale a one-element float32 tensor (FP8 output).
+gemm_requantize writes FP8 D with 1x128 group scales along N (scale_dtype "f32" or "ue8m0").
+Under CUDA graph capture every allocation goes through torch's caching allocator and the TMA
+descriptors are kernel parameters, captured by value with the tensors' addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from . import api
+from .errors import InputError
+from .quantize import FP8_DTYPES
+
+ACTIVATIONS = ("", "relu", "gelu", "gelu_tanh", "silu")
+SCALE_DTYPES = {"f32": torch.float32, "ue8m0": torch.float8_e8m0fnu}
+
+
+def _check_shapes(a: torch.Tensor, b: torch.Tensor, activation: str) -> tuple[int, int]:
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise InputError(f"fp8gen::gemm needs a (M, K) and b (N, K); got {tuple(a.shape)} and {tuple(b.shape)}")
+    if activation not in ACTIVATIONS:
+        raise InputError(f"activation={activation!r} is invalid; use one of {ACTIVATIONS}")
+    return a.shape[0], b.shape[0]
+
+
+@torch.library.custom_op("fp8gen::gemm", mutates_args=(), device_types="cuda")
+def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor, out_dtype: torch.dtype,
+         bias: Optional[torch.Tensor] = None, residual: Optional[torch.Tensor] = None, alpha: float = 1.0,
+         beta: float = 1.0, activation: str = "", out_scale: Optional[torch.Tensor] = None,
+         split_k: int = 0) -> torch.Tensor:
+    _check_shapes(a, b, activation)
+    return api.gemm(a, b, scale_a, scale_b, out_dtype=out_dtype, bias=bias, residual=residual,
+                    beta=beta if residual is not None else None, alpha=None if alpha == 1.0 else alpha,
+                    activation=activation or None, out_scale=out_scale, split_k=split_k or None)
+
+
+@gemm.register_fake
+def _gemm_fake(a, b, scale_a, scale_b, out_dtype, bias=None, residual=None, alpha=1.0, beta=1.0, activation="",
+               out_scale=None, split_k=0):
+    m, n = _check_shapes(a, b, activation)
+    return a.new_empty((m, n), dtype=out_dtype)
+
+
+@torch.library.custom_op("fp8gen::gemm_requantize", mutates_args=(), device_types="cuda")
+def gemm_requantize(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
+                    out_dtype: torch.dtype, bias: Optional[torch.Tensor] = None, activation: str = "",
+                    scale_dtype: str = "f32") -> tuple[torch.Tensor, torch.Tensor]:
+    _check_shapes(a, b, activation)
+    requantize = {"f32": "1x128", "ue8m0": "1x128_ue8m0"}.get(scale_dtype)
+    if requantize is None:
+        raise InputError(f"scale_dtype={scale_dtype!r} is invalid; use 'f32' or 'ue8m0'")
+    return api.gemm(a, b, scale_a, scale_b, out_dtype=out_dtype, bias=bias, activation=activation or None,
+                    requantize=requantize)
+
+
+@gemm_requantize.register_fake
+def _gemm_requantize_fake(a, b, scale_a, scale_b, out_dtype, bias=None, activation="", scale_dtype="f32"):
+    m, n = _check_shapes(a, b, activation)
+    if out_dtype not in FP8_DTYPES.values():
+        raise InputError("fp8gen::gemm_requantize writes an FP8 output: out_dtype must be torch.float8_e4m3fn "
+                         "or torch.float8_e5m2")
+    dtype = SCALE_DTYPES[scale_dtype]
+    groups = -(-n // 128)
+    align = 16 // torch.empty((), dtype=dtype).element_size()
+    padded_rows = -(-m // align) * align
+    # The layout of fp8gen.quantize.empty_rows_contiguous: rows contiguous, 16-byte aligned groups.
+    scales = torch.empty_strided((m, groups), (1, padded_rows), dtype=dtype, device=a.device)
+    return a.new_empty((m, n), dtype=out_dtype), scales

@@ -1,0 +1,347 @@
+// Ops of the epilogue chain. Each one transforms the fp32 values of one
+// column pair of the tile (row m, columns n and n + 1) in place; a chain is a
+// list of ops applied in order (Chain<Ops...>). Rows and columns past M and N
+// are visited too: loads for them are skipped and they never reach amax or
+// the group scales (TMA clips them from the stored tile).
+//
+// Ops that read memory (bias, residual) load everything a thread needs for a
+// tile into registers first (Op::Inputs::load), so the loads are in flight
+// together rather than each waiting in turn inside the arithmetic.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include "fp8gen/epilogue_args.h"
+#include "fp8gen/fragment.cuh"
+
+namespace fp8gen {
+namespace epilogue {
+
+// A consumer thread's epilogue state, made once per kernel.
+struct Context {
+  fp8gen_epilogue_args const& args;  // the kernel's __grid_constant__ parameter: read in place, not copied
+  int M;
+  int N;
+  float alpha;
+  float out_scale_inv;
+  uint32_t amax_bits;  // bits of max |x| so far: for non-negative floats, integer order is float order (NaN wins)
+  bool bias_pairs;     // a column pair of the bias (or residual row) is one aligned vector load
+  bool residual_pairs;
+};
+
+// Where a thread's fragment slots lie in the tile (see fragment.cuh).
+template <int ConsumerWGs, int BlockN, class Accum>
+struct TileSlots {
+  using Shape = FragmentShape<Accum>;
+  static constexpr int kM = Shape::kM;
+  static constexpr int kN = Shape::kN;
+  static constexpr int kV = Shape::kV;
+  __device__ __forceinline__ static int row(int mm, int r) { return row_offset<ConsumerWGs>(mm, r); }
+  __device__ __forceinline__ static int col(int nn, int v) { return col_offset<BlockN, Accum>(nn, v, 0); }
+};
+
+// One column pair of one row slot: fragment indices and the output coordinates.
+struct Where {
+  int mm, r, nn, v;
+  int m, n;
+};
+
+__device__ __forceinline__ float load_float(float const* p) { return __ldg(p); }
+__device__ __forceinline__ float load_float(__nv_bfloat16 const* p) { return __bfloat162float(__ldg(p)); }
+__device__ __forceinline__ float load_float(__half const* p) { return __half2float(__ldg(p)); }
+
+// Two adjacent elements as one register value (converted to float2 at use).
+template <class T>
+struct PairOf;
+template <>
+struct PairOf<float> {
+  using type = float2;
+  __device__ __forceinline__ static float2 make(float a, float b) { return make_float2(a, b); }
+  __device__ __forceinline__ static float2 to_float2(float2 p) { return p; }
+};
+template <>
+struct PairOf<__nv_bfloat16> {
+  using type = __nv_bfloat162;
+  __device__ __forceinline__ static type make(__nv_bfloat16 a, __nv_bfloat16 b) { return __halves2bfloat162(a, b); }
+  __device__ __forceinline__ static float2 to_float2(type p) { return __bfloat1622float2(p); }
+};
+template <>
+struct PairOf<__half> {
+  using type = __half2;
+  __device__ __forceinline__ static type make(__half a, __half b) { return __halves2half2(a, b); }
+  __device__ __forceinline__ static float2 to_float2(type p) { return __half22float2(p); }
+};
+
+// Elements (n, n + 1) of a vector with element stride `stride`, unconverted.
+// Indices are clamped into [0, N) instead of branched on: a branch around
+// each load makes every load wait for the one before. Columns past N get
+// some in-range value, which only reaches output columns that TMA clips
+// (amax and group scales skip them). Vector: stride 1, an aligned base
+// and an even N, so that both elements come in one load.
+template <bool Vector, class T>
+__device__ __forceinline__ typename PairOf<T>::type load_pair(T const* base, long long stride, int n, int N) {
+  if constexpr (Vector) return __ldg(reinterpret_cast<typename PairOf<T>::type const*>(base + min(n, N - 2)));
+  return PairOf<T>::make(__ldg(base + min(n, N - 1) * stride), __ldg(base + min(n + 1, N - 1) * stride));
+}
+
+template <class T>
+__device__ __forceinline__ bool pairs_load_whole(void const* base, long long stride, int N) {
+  return stride == 1 && N % 2 == 0 && reinterpret_cast<uintptr_t>(base) % (2 * sizeof(T)) == 0;
+}
+
+__device__ __forceinline__ float scalar_argument(float const* device_value, float host_value) {
+  return device_value != nullptr ? __ldg(device_value) : host_value;
+}
+
+struct Op {
+  static constexpr bool kAmax = false;
+  static constexpr int kQuantGroup = 0;
+  static constexpr bool kQuantUe8m0 = false;
+  template <class Slots>
+  struct Inputs {
+    __device__ __forceinline__ void load(Context const&, int, int) {}
+  };
+  __device__ __forceinline__ static void prepare(Context&) {}
+};
+
+struct Alpha : Op {
+  __device__ __forceinline__ static void prepare(Context& c) { c.alpha = scalar_argument(c.args.alpha_ptr, c.args.alpha); }
+  template <class In>
+  __device__ __forceinline__ static void apply(Context const& c, In const&, Where, float& v0, float& v1) {
+    v0 *= c.alpha;
+    v1 *= c.alpha;
+  }
+};
+
+// bias[n] added to column n (an N-vector).
+template <class T>
+struct ColumnBias : Op {
+  template <class Slots>
+  struct Inputs {
+    typename PairOf<T>::type values[Slots::kN][Slots::kV];
+    __device__ __forceinline__ void load(Context const& c, int row0, int col0) {
+      if (c.bias_pairs) {
+        load_all<true>(c, col0);
+      } else {
+        load_all<false>(c, col0);
+      }
+    }
+    template <bool Vector>
+    __device__ __forceinline__ void load_all(Context const& c, int col0) {
+      CUTE_UNROLL
+      for (int nn = 0; nn < Slots::kN; ++nn) {
+        CUTE_UNROLL
+        for (int v = 0; v < Slots::kV; ++v) {
+          values[nn][v] = load_pair<Vector>(static_cast<T const*>(c.args.bias), c.args.bias_stride,
+                                            col0 + Slots::col(nn, v), c.N);
+        }
+      }
+    }
+  };
+  __device__ __forceinline__ static void prepare(Context& c) {
+    c.bias_pairs = pairs_load_whole<T>(c.args.bias, c.args.bias_stride, c.N);
+  }
+  template <class In>
+  __device__ __forceinline__ static void apply(Context const&, In const& in, Where w, float& v0, float& v1) {
+    float2 const b = PairOf<T>::to_float2(in.values[w.nn][w.v]);
+    v0 += b.x;
+    v1 += b.y;
+  }
+};
+
+// bias[m] added to row m (an M-vector).
+template <class T>
+struct RowBias : Op {
+  template <class Slots>
+  struct Inputs {
+    float values[Slots::kM][2];
+    __device__ __forceinline__ void load(Context const& c, int row0, int) {
+      CUTE_UNROLL
+      for (int mm = 0; mm < Slots::kM; ++mm) {
+        CUTE_UNROLL
+        for (int r = 0; r < 2; ++r) {
+          int const m = min(row0 + Slots::row(mm, r), c.M - 1);  // rows past M: clipped by TMA
+          values[mm][r] = load_float(static_cast<T const*>(c.args.bias) + m * c.args.bias_stride);
+        }
+      }
+    }
+  };
+  template <class In>
+  __device__ __forceinline__ static void apply(Context const&, In const& in, Where w, float& v0, float& v1) {
+    v0 += in.values[w.mm][w.r];
+    v1 += in.values[w.mm][w.r];
+  }
+};
+
+// beta * C[m, n]. C may be the output itself: a tile's elements are read
+// before the tile is stored, and tiles do not overlap.
+template <class T>
+struct Residual : Op {
+  template <class Slots>
+  struct Inputs {
+    typename PairOf<T>::type values[Slots::kM][2][Slots::kN][Slots::kV];
+    __device__ __forceinline__ void load(Context const& c, int row0, int col0) {
+      if (c.residual_pairs) {
+        load_all<true>(c, row0, col0);
+      } else {
+        load_all<false>(c, row0, col0);
+      }
+    }
+    template <bool Vector>
+    __device__ __forceinline__ void load_all(Context const& c, int row0, int col0) {
+      CUTE_UNROLL
+      for (int mm = 0; mm < Slots::kM; ++mm) {
+        CUTE_UNROLL
+        for (int r = 0; r < 2; ++r) {
+          int const m = min(row0 + Slots::row(mm, r), c.M - 1);  // rows past M: clipped by TMA
+          T const* row = static_cast<T const*>(c.args.residual) + m * c.args.residual_stride_row;
+          CUTE_UNROLL
+          for (int nn = 0; nn < Slots::kN; ++nn) {
+            CUTE_UNROLL
+            for (int v = 0; v < Slots::kV; ++v) {
+              values[mm][r][nn][v] = load_pair<Vector>(row, c.args.residual_stride_col, col0 + Slots::col(nn, v), c.N);
+            }
+          }
+        }
+      }
+    }
+  };
+  __device__ __forceinline__ static void prepare(Context& c) {
+    c.residual_pairs = pairs_load_whole<T>(c.args.residual, c.args.residual_stride_col, c.N) &&
+                       c.args.residual_stride_row % 2 == 0;
+  }
+  template <class In>
+  __device__ __forceinline__ static void apply(Context const& c, In const& in, Where w, float& v0, float& v1) {
+    float2 const x = PairOf<T>::to_float2(in.values[w.mm][w.r][w.nn][w.v]);
+    v0 += c.args.beta * x.x;
+    v1 += c.args.beta * x.y;
+  }
+};
+
+// Activations propagate NaN, as torch's do.
+template <class F>
+struct Elementwise : Op {
+  template <class In>
+  __device__ __forceinline__ static void apply(Context const&, In const&, Where, float& v0, float& v1) {
+    v0 = F::eval(v0);
+    v1 = F::eval(v1);
+  }
+};
+
+struct ReluFn {
+  __device__ __forceinline__ static float eval(float x) { return x < 0.f ? 0.f : x; }
+};
+struct GeluErfFn {
+  __device__ __forceinline__ static float eval(float x) { return 0.5f * x * (1.f + erff(x * 0.70710678118654752f)); }
+};
+// x * sigmoid(z) with the fast divide: for very negative z the denominator
+// overflows and the result is 0 (an IEEE division would take its slow path
+// there, for a large share of the elements of a typical output).
+__device__ __forceinline__ float times_sigmoid(float x, float z) { return __fdividef(x, 1.f + __expf(-z)); }
+
+// 0.5 x (1 + tanh(y)) == x * sigmoid(2 y): one exponential, no cancellation near y = 0.
+struct GeluTanhFn {
+  __device__ __forceinline__ static float eval(float x) {
+    return times_sigmoid(x, 1.5957691216057308f * (x + 0.044715f * x * x * x));
+  }
+};
+struct SiluFn {
+  __device__ __forceinline__ static float eval(float x) { return times_sigmoid(x, x); }
+};
+// Bounds: a struct with static constexpr float lo, hi (C++17 has no float template parameters).
+template <class Bounds>
+struct ClampFn {
+  __device__ __forceinline__ static float eval(float x) { return x < Bounds::lo ? Bounds::lo : (x > Bounds::hi ? Bounds::hi : x); }
+};
+
+using Relu = Elementwise<ReluFn>;
+using GeluErf = Elementwise<GeluErfFn>;
+using GeluTanh = Elementwise<GeluTanhFn>;
+using Silu = Elementwise<SiluFn>;
+template <class Bounds>
+using Clamp = Elementwise<ClampFn<Bounds>>;
+
+// Records max |x| of the output's elements; flushed to args.amax once per thread at the end.
+struct Amax : Op {
+  static constexpr bool kAmax = true;
+  template <class In>
+  __device__ __forceinline__ static void apply(Context& c, In const&, Where w, float v0, float v1) {
+    if (w.m >= c.M) return;
+    if (w.n < c.N) c.amax_bits = max(c.amax_bits, __float_as_uint(fabsf(v0)));
+    if (w.n + 1 < c.N) c.amax_bits = max(c.amax_bits, __float_as_uint(fabsf(v1)));
+  }
+};
+
+// Marks the chain as quantizing its output in 1 x Group column groups
+// (see quantize_groups in epilogue.cuh); the op itself changes no value.
+template <int Group, bool Ue8m0>
+struct GroupQuantize : Op {
+  static constexpr int kQuantGroup = Group;
+  static constexpr bool kQuantUe8m0 = Ue8m0;
+  template <class In>
+  __device__ __forceinline__ static void apply(Context const&, In const&, Where, float&, float&) {}
+};
+
+// The ops' register inputs for one tile, one member per op.
+template <class Slots, class... Ops>
+struct ChainInputs {
+  __device__ __forceinline__ void load(Context const&, int, int) {}
+};
+template <class Slots, class First, class... Rest>
+struct ChainInputs<Slots, First, Rest...> {
+  typename First::template Inputs<Slots> first;
+  ChainInputs<Slots, Rest...> rest;
+  __device__ __forceinline__ void load(Context const& c, int row0, int col0) {
+    first.load(c, row0, col0);
+    rest.load(c, row0, col0);
+  }
+};
+
+template <class Slots, class... Ops>
+struct ChainApply {
+  __device__ __forceinline__ static void run(Context&, ChainInputs<Slots> const&, Where, float&, float&) {}
+};
+template <class Slots, class First, class... Rest>
+struct ChainApply<Slots, First, Rest...> {
+  __device__ __forceinline__ static void run(Context& c, ChainInputs<Slots, First, Rest...> const& in, Where w,
+                                             float& v0, float& v1) {
+    First::apply(c, in.first, w, v0, v1);
+    ChainApply<Slots, Rest...>::run(c, in.rest, w, v0, v1);
+  }
+};
+
+template <class... Ops>
+struct Chain {
+  static constexpr bool kAmax = (false || ... || Ops::kAmax);
+  static constexpr int kQuantGroup = (0 + ... + Ops::kQuantGroup);
+  static constexpr bool kQuantUe8m0 = (false || ... || Ops::kQuantUe8m0);
+
+  template <class Slots>
+  using Inputs = ChainInputs<Slots, Ops...>;
+
+  template <bool Fp8Output>
+  __device__ __forceinline__ static Context make_context(fp8gen_epilogue_args const& args, int M, int N) {
+    Context c{args, M, N, 1.f, 1.f, 0u, false, false};
+    (Ops::prepare(c), ...);
+    if constexpr (Fp8Output && kQuantGroup == 0) c.out_scale_inv = 1.f / scalar_argument(args.out_scale_ptr, args.out_scale);
+    return c;
+  }
+
+  template <class Slots>
+  __device__ __forceinline__ static void apply(Context& c, Inputs<Slots> const& in, Where w, float& v0, float& v1) {
+    ChainApply<Slots, Ops...>::run(c, in, w, v0, v1);
+  }
+
+  // Every thread of the warp calls this once, at the end of the kernel.
+  __device__ __forceinline__ static void flush(Context const& c) {
+    if constexpr (kAmax) {
+      uint32_t const bits = __reduce_max_sync(0xffffffffu, c.amax_bits);
+      if (threadIdx.x % 32 == 0 && bits != 0) atomicMax(reinterpret_cast<unsigned int*>(c.args.amax), bits);
+    }
+  }
+};
+
+}  // namespace epilogue
+}  // namespace fp8gen

@@ -1,0 +1,278 @@
+"""The fused epilogue chain against a float64 reference of the dequantized operands on fresh random data."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import fp8gen
+from fp8gen import GemmSpec, InputError
+from fp8gen.epilogue import EpilogueOp
+from tests.gpu.support import expand_scale, gemm_error, prebuild, random_fp8, random_scales
+
+M, N, K = 200, 264, 512  # M and N off the 128 tile grid
+VECTOR = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+OUT = {"bf16": (torch.bfloat16, 4e-3), "f32": (torch.float32, 2e-4)}
+FP8_OUT = {"e4m3": (torch.float8_e4m3fn, 448.0, 3, -9), "e5m2": (torch.float8_e5m2, 57344.0, 2, -16)}
+ACTIVATIONS = {
+    "relu": lambda x: torch.relu(x),
+    "gelu": lambda x: torch.nn.functional.gelu(x),
+    "gelu_tanh": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
+    "silu": lambda x: torch.nn.functional.silu(x),
+}
+
+
+def spec(out="bf16", epilogue=(), scale_a="tensor", scale_b="tensor", tile=(128, 128, 128)):
+    # One promotion interval for every output type, so an f32 twin computes the same fp32 values.
+    return GemmSpec(out=out, epilogue=tuple(epilogue), scale_a=scale_a, scale_b=scale_b, tile=tile,
+                    promotion_interval=128)
+
+
+SINGLE_OPS = {
+    "alpha": ["alpha"],
+    "bias_column_bf16": [{"op": "bias", "axis": "column", "dtype": "bf16"}],
+    "bias_column_f32": [{"op": "bias", "axis": "column", "dtype": "f32"}],
+    "bias_row_f16": [{"op": "bias", "axis": "row", "dtype": "f16"}],
+    "residual_bf16": [{"op": "residual", "dtype": "bf16"}],
+    "residual_f32": [{"op": "residual", "dtype": "f32"}],
+    "relu": ["relu"], "gelu": ["gelu"], "gelu_tanh": ["gelu_tanh"], "silu": ["silu"],
+    "clamp": [{"op": "clamp", "lo": -300.0, "hi": 250.5}],
+}
+CHAINS = {
+    "alpha_bias_gelu": ["alpha", "bias", "gelu"],
+    "residual_silu": [{"op": "residual", "dtype": "bf16"}, "silu"],
+    "bias_relu_residual_clamp": ["bias", "relu", {"op": "residual", "dtype": "f32"}, {"op": "clamp", "lo": 0, "hi": 900}],
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernels_built():
+    if torch.cuda.is_available():
+        chains = list(SINGLE_OPS.values()) + list(CHAINS.values())
+        prebuild([spec(out, chain) for chain in chains for out in OUT]
+                 + [spec(fmt, ["bias", "gelu", "amax"]) for fmt in FP8_OUT]
+                 + [spec("f32", ["bias", "gelu", "amax"]), spec("f32", ["bias", "silu"])]
+                 + [spec(fmt, ["bias", "silu", {"op": "group_quantize", "dtype": d}]) for fmt in FP8_OUT
+                    for d in ("f32", "ue8m0")])
+
+
+class Problem:
+    """Random operands, scales and epilogue inputs, with float64 references of every chain op."""
+
+    def __init__(self, generator, m=M, n=N, k=K, kind_a="tensor", kind_b="tensor"):
+        self.m, self.n, self.k = m, n, k
+        self.a = random_fp8(m, k, torch.float8_e4m3fn, generator)
+        self.b = random_fp8(n, k, torch.float8_e4m3fn, generator)
+        self.sa = random_scales(kind_a, m, k, generator)
+        self.sb = random_scales(kind_b, n, k, generator)
+        self.a64 = self.a.double() * expand_scale(self.sa, kind_a, m, k)
+        self.b64 = self.b.double() * expand_scale(self.sb, kind_b, n, k)
+        self.acc = self.a64 @ self.b64.T
+        typical = self.acc.abs().mean().item()
+        self.alpha = 0.75
+        self.beta = -0.5
+        self.generator = generator
+        self.typical = typical
+
+    def vector(self, length: int, dtype: torch.dtype) -> torch.Tensor:
+        return (torch.randn(length, device="cuda", generator=self.generator) * self.typical).to(dtype)
+
+    def matrix(self, dtype: torch.dtype) -> torch.Tensor:
+        return (torch.randn(self.m, self.n, device="cuda", generator=self.generator) * self.typical).to(dtype)
+
+    def run(self, chain: list, out_name: str, **call):
+        """Kernel arguments and float64 reference for `chain`; returns (kernel result, reference)."""
+        x = self.acc.clone()
+        for op in (EpilogueOp.parse(o) for o in chain):
+            if op.op == "alpha":
+                call.setdefault("alpha", self.alpha)
+                x = x * self.alpha
+            elif op.op == "bias":
+                length = self.n if op.axis == "column" else self.m
+                bias = call.setdefault("bias", self.vector(length, VECTOR[op.dtype]))
+                x = x + (bias.double().reshape(1, -1) if op.axis == "column" else bias.double().reshape(-1, 1))
+            elif op.op == "residual":
+                residual = call.setdefault("residual", self.matrix(VECTOR[op.dtype]))
+                call.setdefault("beta", self.beta)
+                x = x + call["beta"] * residual.double()
+            elif op.op == "clamp":
+                x = x.clamp(op.lo, op.hi)
+            elif op.op == "gelu":
+                x = ACTIVATIONS["gelu" if op.approximate == "none" else "gelu_tanh"](x)
+            elif op.op in ACTIVATIONS:
+                x = ACTIVATIONS[op.op](x)
+        return fp8gen.compile(spec(out_name, chain))(self.a, self.b, self.sa, self.sb, **call), x
+
+    def error(self, out: torch.Tensor, ref: torch.Tensor) -> float:
+        return gemm_error(out, ref, self.a64, self.b64)
+
+
+def nan_output(m, n, dtype):
+    return torch.full((m, n), float("nan"), dtype=torch.float32, device="cuda").to(dtype)
+
+
+@pytest.mark.parametrize("name", list(SINGLE_OPS) + list(CHAINS))
+@pytest.mark.parametrize("out_name", list(OUT))
+def test_chain_matches_float64_reference(name, out_name, generator):
+    chain = {**SINGLE_OPS, **CHAINS}[name]
+    p = Problem(generator)
+    dtype, tolerance = OUT[out_name]
+    out = nan_output(M, N, dtype)
+    result, ref = p.run(chain, out_name, out=out)
+    torch.cuda.synchronize()
+    assert result is out
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    err = p.error(out, ref)
+    assert err <= tolerance, f"{name} -> {out_name}: relative error {err:.3e}"
+
+
+def test_alpha_from_a_device_scalar_and_residual_aliasing_the_output(generator):
+    p = Problem(generator)
+    alpha = torch.tensor([1.25], device="cuda")
+    c = p.matrix(torch.bfloat16)
+    ref = (p.acc * 1.25 + 2.0 * c.double())
+    out = c.clone()
+    kernel = fp8gen.compile(spec("bf16", ["alpha", {"op": "residual", "dtype": "bf16"}]))
+    kernel(p.a, p.b, p.sa, p.sb, out=out, alpha=alpha, residual=out, beta=2.0)
+    torch.cuda.synchronize()
+    assert p.error(out, ref) <= 4e-3
+
+
+def _fp8_tolerance(ref: torch.Tensor, scale, mantissa_bits: int, min_exponent: int, magnitude=None) -> torch.Tensor:
+    """One rounding step of the format (relative for normals, absolute in the subnormal range) plus the
+    fp32 GEMM's own error before the cast (1e-3 of the output's rms: elements that cancel to near zero
+    carry the accumulation error of terms hundreds of times larger; `magnitude` is that rms where a clamp
+    hides it). Rounding gives at most half a step."""
+    scale = scale if isinstance(scale, torch.Tensor) else torch.tensor(scale, dtype=torch.float64, device=ref.device)
+    magnitude = ref.pow(2).mean().sqrt() if magnitude is None else magnitude
+    return ref.abs() * 2.0 ** -mantissa_bits + scale * 2.0 ** min_exponent + 1e-3 * magnitude
+
+
+@pytest.mark.parametrize("fmt", list(FP8_OUT))
+def test_fp8_output_with_out_scale_and_exact_amax(fmt, generator):
+    dtype, fp8_max, mantissa_bits, min_exponent = FP8_OUT[fmt]
+    p = Problem(generator)
+    chain = ["bias", "gelu", "amax"]
+    bias = p.vector(N, torch.bfloat16)
+    out_scale = p.acc.abs().max().item() / (0.7 * fp8_max)
+    amax = torch.full((1,), float("nan"), device="cuda")
+    out = nan_output(M, N, dtype)
+    _, ref = p.run(chain, fmt, out=out, bias=bias, out_scale=torch.tensor([out_scale], device="cuda"), amax_out=amax)
+    twin = nan_output(M, N, torch.float32)
+    twin_amax = torch.zeros(1, device="cuda")
+    p.run(chain, "f32", out=twin, bias=bias, amax_out=twin_amax)
+    torch.cuda.synchronize()
+    assert not torch.isnan(out.float()).any(), "some output elements were not written"
+    dequantized = out.double() * out_scale
+    excess = (dequantized - ref).abs() - _fp8_tolerance(ref, out_scale, mantissa_bits, min_exponent)
+    assert excess.max().item() <= 0, f"{fmt}: an element is off by more than one FP8 step"
+    # amax is max |x| of the values before the cast: exactly the f32 twin's
+    assert amax.item() == twin.abs().max().item() == twin_amax.item()
+    assert math.isclose(amax.item(), ref.abs().max().item(), rel_tol=1e-3)
+
+
+@pytest.mark.parametrize("fmt", list(FP8_OUT))
+def test_fp8_output_saturates(fmt, generator):
+    dtype, fp8_max, _, _ = FP8_OUT[fmt]
+    p = Problem(generator)
+    out_scale = p.acc.abs().max().item() / (4 * fp8_max)
+    bias = torch.zeros(N, dtype=torch.bfloat16, device="cuda")
+    out, ref = p.run(["bias", "gelu", "amax"], fmt, bias=bias, out_scale=out_scale, amax_out=torch.zeros(1, device="cuda"))
+    torch.cuda.synchronize()
+    big = ref / out_scale > fp8_max * 1.1
+    assert big.any()
+    assert (out.float()[big] == fp8_max).all()
+    assert torch.isfinite(out.float()).all()
+
+
+@pytest.mark.parametrize("fmt", list(FP8_OUT))
+@pytest.mark.parametrize("scale_dtype", ["f32", "ue8m0"])
+def test_group_requantization(fmt, scale_dtype, generator):
+    dtype, fp8_max, mantissa_bits, min_exponent = FP8_OUT[fmt]
+    p = Problem(generator)
+    chain = ["bias", "silu", {"op": "group_quantize", "dtype": scale_dtype}]
+    bias = p.vector(N, torch.bfloat16)
+    (out, scales), ref = p.run(chain, fmt, out=nan_output(M, N, dtype), bias=bias)
+    twin, _ = p.run(["bias", "silu"], "f32", bias=bias)
+    torch.cuda.synchronize()
+    groups = -(-N // 128)
+    assert scales.shape == (M, groups) and scales.stride(0) == 1, "scales come rows-contiguous (gemm's A layout)"
+    # Scales: amax of each 1x128 group of the pre-quantization values / FP8 max (power of two rounded up for UE8M0)
+    padded = torch.nn.functional.pad(twin, (0, groups * 128 - N)).view(M, groups, 128)
+    expected = padded.abs().amax(dim=2) / fp8_max
+    expected = torch.where(expected > 0, expected, torch.ones_like(expected))
+    if scale_dtype == "ue8m0":
+        expected = torch.exp2(torch.ceil(torch.log2(expected)))
+    # (a few ulps: ptxas may contract the chain's fp32 arithmetic differently in the two kernels)
+    torch.testing.assert_close(scales.float(), expected, rtol=4e-7, atol=0)
+    expanded = scales.double().repeat_interleave(128, dim=1)[:, :N]
+    dequantized = out.double() * expanded
+    excess = (dequantized - ref).abs() - _fp8_tolerance(ref, expanded, mantissa_bits, min_exponent)
+    assert excess.max().item() <= 0, f"{fmt}/{scale_dtype}: an element is off by more than one FP8 step"
+    if scale_dtype == "ue8m0":  # dividing by a power of two is exact: bit-identical to quantizing the twin
+        assert torch.equal(out.view(torch.uint8), (twin / expanded.float()).to(dtype).view(torch.uint8))
+
+
+def test_gemm_api_chain_and_requantized_output_feed_the_next_gemm(generator):
+    p = Problem(generator, m=256, n=384, k=512, kind_a="group", kind_b="block")
+    bias = p.vector(384, torch.float32)
+    d, scales = fp8gen.gemm(p.a, p.b, p.sa, p.sb, bias=bias, activation="gelu", out_dtype=torch.float8_e4m3fn,
+                            requantize="1x128")
+    ref = torch.nn.functional.gelu(p.acc + bias.double())
+    expanded = scales.double().repeat_interleave(128, dim=1)
+    assert ((d.double() * expanded - ref).abs() - _fp8_tolerance(ref, expanded, 3, -9)).max().item() <= 0
+    # Layer i's output is layer i+1's A, with its 1x128 scales as they come.
+    w = random_fp8(128, 384, torch.float8_e4m3fn, generator)
+    sw = random_scales("block", 128, 384, generator)
+    y = fp8gen.gemm(d, w, scales, sw, out_dtype=torch.float32)
+    ref_y = (d.double() * expanded) @ (w.double() * expand_scale(sw, "block", 128, 384)).T
+    torch.cuda.synchronize()
+    assert gemm_error(y, ref_y, d.double() * expanded, w.double() * expand_scale(sw, "block", 128, 384)) <= 2e-4
+
+
+def test_gemm_api_fp8_output_with_amax(generator):
+    p = Problem(generator)
+    residual = p.matrix(torch.bfloat16)
+    amax = torch.zeros(1, device="cuda")
+    out = fp8gen.gemm(p.a, p.b, p.sa, p.sb, alpha=0.5, residual=residual, beta=1.0, activation=("clamp", -900, 900),
+                      out_dtype=torch.float8_e5m2, out_scale=4.0, amax_out=amax)
+    unclamped = p.acc * 0.5 + residual.double()
+    ref = unclamped.clamp(-900, 900)
+    torch.cuda.synchronize()
+    tolerance = _fp8_tolerance(ref, 4.0, 2, -16, magnitude=unclamped.pow(2).mean().sqrt())
+    assert ((out.double() * 4.0 - ref).abs() - tolerance).max().item() <= 0
+    assert math.isclose(amax.item(), ref.abs().max().item(), rel_tol=1e-3)
+
+
+@pytest.mark.parametrize("case,call,message", [
+    ("missing bias", {}, "pass bias="),
+    ("bias length", {"bias": ("cuda", (N + 1,), torch.bfloat16)}, "needs (264,)"),
+    ("bias dtype", {"bias": ("cuda", (N,), torch.float16)}, "reads torch.bfloat16"),
+    ("bias device", {"bias": ("cpu", (N,), torch.bfloat16)}, "expected cuda"),
+    ("unused residual", {"bias": ("cuda", (N,), torch.bfloat16), "residual": ("cuda", (M, N), torch.bfloat16)},
+     "no 'residual' op"),
+    ("unused out_scale", {"bias": ("cuda", (N,), torch.bfloat16), "out_scale": 2.0}, "out_scale applies to FP8"),
+    ("alpha tensor dtype", {"bias": ("cuda", (N,), torch.bfloat16), "alpha": ("cuda", (1,), torch.float16)},
+     "one-element torch.float32"),
+])
+def test_bad_epilogue_arguments_are_rejected(case, call, message, generator):
+    p = Problem(generator)
+    kernel = fp8gen.compile(spec("bf16", ["alpha", "bias", "gelu"]))
+    args = {name: (torch.zeros(v[1], dtype=v[2], device=v[0]) if isinstance(v, tuple) else v) for name, v in call.items()}
+    with pytest.raises(InputError, match=None) as info:
+        kernel(p.a, p.b, p.sa, p.sb, **args)
+    assert message in str(info.value), f"{case}: {info.value}"
+
+
+def test_bad_residual_shape_and_gemm_arguments_are_rejected(generator):
+    p = Problem(generator)
+    with pytest.raises(InputError, match=r"residual has shape \(200, 263\)"):
+        fp8gen.gemm(p.a, p.b, p.sa, p.sb, residual=torch.zeros(M, N - 1, dtype=torch.bfloat16, device="cuda"))
+    with pytest.raises(InputError, match="activation='tanh' is invalid"):
+        fp8gen.gemm(p.a, p.b, p.sa, p.sb, activation="tanh")
+    with pytest.raises(InputError, match="requantize needs an FP8 out_dtype"):
+        fp8gen.gemm(p.a, p.b, p.sa, p.sb, requantize="1x128")
+    with pytest.raises(InputError, match="amax_out must be a one-element torch.float32"):
+        fp8gen.gemm(p.a, p.b, p.sa, p.sb, amax_out=torch.zeros(2, device="cuda"))

@@ -1,0 +1,119 @@
+"""The epilogue chain of the DSL: parsing, validation, naming, rendering and NVRTC compilation (CPU)."""
+
+import pytest
+import torch
+
+from fp8gen import GemmSpec, SpecError
+from fp8gen.build import build
+from fp8gen.epilogue import EpilogueOp, parse_chain
+from fp8gen.errors import InputError
+from fp8gen import checks
+from fp8gen.render import render
+from fp8gen.specfile import parse_specs
+
+
+def test_names_and_tables_parse_with_defaults():
+    chain = parse_chain(["alpha", "bias", "gelu_tanh", {"op": "residual", "dtype": "f32"}, "amax"], "bf16", 128)
+    assert [op.op for op in chain] == ["alpha", "bias", "gelu", "residual", "amax"]
+    assert chain[1] == EpilogueOp("bias", axis="column", dtype="bf16")
+    assert chain[2].approximate == "tanh"
+    assert parse_chain(["row_bias"], "f32", 128)[0].axis == "row"
+    assert EpilogueOp.parse({"op": "clamp", "lo": -1, "hi": 2}).to_dict() == {"op": "clamp", "lo": -1.0, "hi": 2.0}
+
+
+@pytest.mark.parametrize("chain,out,fragment", [
+    (["swish"], "bf16", "unknown op"),
+    ([{"op": "bias", "axis": "diagonal"}], "bf16", "'column', 'row'"),
+    ([{"op": "bias", "dtype": "f64"}], "bf16", "'bf16', 'f16', 'f32'"),
+    ([{"op": "gelu", "approximate": "sigmoid"}], "bf16", "'none', 'tanh'"),
+    ([{"op": "clamp", "lo": 1}], "bf16", "needs both lo and hi"),
+    ([{"op": "clamp", "lo": 2, "hi": 1}], "bf16", "lo <= hi"),
+    ([{"op": "clamp", "lo": float("nan"), "hi": 1}], "bf16", "finite number"),
+    ([{"op": "relu", "axis": "row"}], "bf16", "relu takes: none"),
+    (["bias", "bias"], "bf16", "'bias' may appear once"),
+    (["group_quantize"], "bf16", "out must be e4m3 or e5m2"),
+    (["group_quantize", "relu"], "e4m3", "must be the last op"),
+    ([{"op": "group_quantize", "group_size": 12}], "e4m3", "multiple of 8"),
+    ("relu", "bf16", "must be a list of ops"),
+])
+def test_invalid_chains_name_the_problem(chain, out, fragment):
+    with pytest.raises(SpecError) as info:
+        GemmSpec(out=out, epilogue=chain)
+    assert fragment in str(info.value)
+
+
+def test_group_quantize_group_must_fit_the_tile():
+    with pytest.raises(SpecError, match="must divide the tile width BN = 64"):
+        GemmSpec(out="e4m3", tile=(128, 64, 128), epilogue=["group_quantize"])
+
+
+def test_chain_is_part_of_name_dict_and_key_material():
+    plain = GemmSpec()
+    fused = GemmSpec(epilogue=["bias", "gelu"])
+    assert fused.name.endswith("_biascbf16_gelu") and fused.name != plain.name
+    assert GemmSpec.from_dict(fused.to_dict()) == fused
+    assert "epilogue=[biascbf16, gelu]" in fused.summary()
+    long_chain = ["alpha", {"op": "bias", "axis": "row", "dtype": "f16"}, {"op": "residual", "dtype": "f32"},
+                  "gelu_tanh", {"op": "clamp", "lo": -1, "hi": 1}, "amax", "group_quantize"]
+    spec = GemmSpec(out="e5m2", scale_a="group", scale_b="block", epilogue=long_chain)
+    assert len(spec.name) <= 128
+
+
+def test_spec_files_take_chains():
+    (spec,) = parse_specs('[[kernel]]\nout = "e4m3"\nepilogue = ["bias", {op = "clamp", lo = 0, hi = 6}, '
+                          '{op = "group_quantize", dtype = "ue8m0"}]\n')
+    assert [op.op for op in spec.epilogue] == ["bias", "clamp", "group_quantize"]
+    with pytest.raises(SpecError, match=r"kernel\[0\]\.epilogue"):
+        parse_specs('[[kernel]]\nepilogue = ["tanh"]\n')
+
+
+def test_render_composes_op_types_and_exact_clamp_bounds():
+    spec = GemmSpec(out="e4m3", epilogue=["alpha", {"op": "bias", "axis": "row", "dtype": "f16"}, "silu",
+                                          {"op": "clamp", "lo": -0.1, "hi": 6}, "amax"])
+    text = render(spec).text
+    assert ("fp8gen::epilogue::Chain<fp8gen::epilogue::Alpha, fp8gen::epilogue::RowBias<__half>, "
+            "fp8gen::epilogue::Silu, fp8gen::epilogue::Clamp<ClampBounds0>, fp8gen::epilogue::Amax>") in text
+    assert f"static constexpr float lo = {(-0.1).hex()}f;" in text
+    assert "__nv_fp8_e4m3" in text
+    assert "fp8gen::epilogue::Chain<>" in render(GemmSpec()).text
+
+
+@pytest.mark.parametrize("out,chain", [
+    ("bf16", ["alpha", "bias", "gelu", {"op": "residual", "dtype": "bf16"}]),
+    ("f32", [{"op": "bias", "axis": "row", "dtype": "f16"}, "gelu_tanh", {"op": "clamp", "lo": -5, "hi": 5}]),
+    ("e4m3", ["bias", "silu", "amax"]),
+    ("e5m2", ["relu", {"op": "group_quantize", "dtype": "ue8m0"}]),
+])
+def test_chains_compile_to_sm90a_without_spills(out, chain, tmp_path, monkeypatch):
+    monkeypatch.setenv("FP8GEN_CACHE_DIR", str(tmp_path))
+    artifact = build(GemmSpec(out=out, scale_a="group", scale_b="block", epilogue=chain))
+    assert artifact.cubin[:4] == b"\x7fELF"
+    assert artifact.meta["resources"]["spill_stores"] == 0
+
+
+def test_arguments_for_ops_the_chain_lacks_are_rejected():
+    with pytest.raises(InputError, match="no 'residual' op"):
+        checks.unused_epilogue_arguments({"bias"}, False, residual=torch.zeros(1), bias=None)
+    with pytest.raises(InputError, match="out_scale applies to FP8 outputs"):
+        checks.unused_epilogue_arguments(set(), False, out_scale=2.0)
+    with pytest.raises(InputError, match="out_scale applies to FP8 outputs"):
+        checks.unused_epilogue_arguments({"group_quantize"}, True, out_scale=2.0)
+    checks.unused_epilogue_arguments({"amax"}, True, amax_out=torch.zeros(1), out_scale=2.0)
+
+
+def test_epilogue_tensor_checks_name_the_argument():
+    cpu = torch.device("cpu")
+    column = EpilogueOp("bias", axis="column", dtype="bf16")
+    assert checks.bias_argument(torch.zeros(8, dtype=torch.bfloat16), column, 4, 8, cpu)[1] == 1
+    with pytest.raises(InputError, match=r"needs \(8,\), length N"):
+        checks.bias_argument(torch.zeros(4, dtype=torch.bfloat16), column, 4, 8, cpu)
+    with pytest.raises(InputError, match="reads torch.bfloat16"):
+        checks.bias_argument(torch.zeros(8), column, 4, 8, cpu)
+    residual = EpilogueOp("residual", dtype="f32")
+    with pytest.raises(InputError, match=r"expected the output's \(4, 8\)"):
+        checks.residual_argument(torch.zeros(8, 4), residual, 4, 8, cpu)
+    with pytest.raises(InputError, match="one-element torch.float32"):
+        checks.scalar_argument("alpha", torch.zeros(2), cpu)
+    with pytest.raises(InputError, match="must be a number"):
+        checks.scalar_argument("alpha", True, cpu)
+    assert checks.scalar_argument("alpha", 2, cpu) == (2.0, 0)

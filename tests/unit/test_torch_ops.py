@@ -1,0 +1,85 @@
+"""torch.ops.fp8gen registration and fake-tensor shape inference (CPU: no kernel runs)."""
+
+import pytest
+import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
+
+import fp8gen.torch_ops  # noqa: F401 - registers the ops
+from fp8gen.errors import InputError
+from fp8gen.nn import FP8Linear
+
+M, N, K = 96, 200, 384
+SCALES = {  # recipe -> (scale_a shape, scale_b shape)
+    "tensor": ((1,), (1,)),
+    "row": ((M, 1), (N, 1)),
+    "group_block": ((M, K // 128), (-(-N // 128), K // 128)),
+    "group_group": ((M, K // 128), (N, K // 128)),
+}
+OUT_DTYPES = [torch.bfloat16, torch.float16, torch.float32, torch.float8_e4m3fn, torch.float8_e5m2]
+
+
+def fake_operands(mode, recipe):
+    with mode:
+        a = torch.empty(M, K, dtype=torch.float8_e4m3fn, device="cuda")
+        b = torch.empty(N, K, dtype=torch.float8_e4m3fn, device="cuda")
+        sa, sb = (torch.empty(shape, device="cuda") for shape in SCALES[recipe])
+    return a, b, sa, sb
+
+
+def test_ops_are_registered():
+    assert hasattr(torch.ops.fp8gen, "gemm") and hasattr(torch.ops.fp8gen, "gemm_requantize")
+
+
+@pytest.mark.parametrize("recipe", list(SCALES))
+@pytest.mark.parametrize("out_dtype", OUT_DTYPES)
+def test_fake_gemm_infers_output_shape_and_dtype(recipe, out_dtype):
+    mode = FakeTensorMode(allow_non_fake_inputs=False)
+    a, b, sa, sb = fake_operands(mode, recipe)
+    with mode:
+        out = torch.ops.fp8gen.gemm(a, b, sa, sb, out_dtype, None, None, 1.0, 1.0, "gelu", None, 0)
+    assert out.shape == (M, N) and out.dtype == out_dtype and out.device.type == "cuda"
+
+
+@pytest.mark.parametrize("scale_dtype,expected", [("f32", torch.float32), ("ue8m0", torch.float8_e8m0fnu)])
+def test_fake_requantize_gives_data_and_rows_contiguous_scales(scale_dtype, expected):
+    mode = FakeTensorMode()
+    a, b, sa, sb = fake_operands(mode, "group_block")
+    with mode:
+        d, scales = torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, None, "silu", scale_dtype)
+    assert d.shape == (M, N) and d.dtype == torch.float8_e4m3fn
+    assert scales.shape == (M, 2) and scales.dtype == expected and scales.stride(0) == 1
+
+
+def test_fake_rejects_mismatched_k_and_bad_activation():
+    mode = FakeTensorMode()
+    a, b, sa, sb = fake_operands(mode, "tensor")
+    with mode:
+        short_b = torch.empty(N, 128, dtype=torch.float8_e4m3fn, device="cuda")
+    with mode, pytest.raises(InputError, match="needs a"):
+        torch.ops.fp8gen.gemm(a, short_b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "", None, 0)
+    with mode, pytest.raises(InputError, match="activation='tanh'"):
+        torch.ops.fp8gen.gemm(a, b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "tanh", None, 0)
+
+
+@pytest.mark.parametrize("recipe,scale_shape", [("block", (2, 3)), ("channel", (200, 1))])
+def test_fp8_linear_from_linear_and_fake_forward(recipe, scale_shape):
+    linear = torch.nn.Linear(K, N)
+    layer = FP8Linear.from_linear(linear, recipe=recipe, activation="gelu")
+    assert layer.weight.dtype == torch.float8_e4m3fn and layer.weight_scale.shape == scale_shape
+    dequantized = layer.weight.float() * (layer.weight_scale.repeat_interleave(128, 0).repeat_interleave(128, 1)
+                                          [:N, :K] if recipe == "block" else layer.weight_scale)
+    assert torch.allclose(dequantized, linear.weight, rtol=0.07, atol=1e-6)
+    # (fake CPU tensors: this CPU-only torch cannot reshape fake CUDA ones; the op's fake is device-agnostic)
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        fake = FP8Linear(K, N, recipe=recipe, activation="gelu", out_dtype=torch.bfloat16)
+        y = fake(torch.empty(4, 24, K, dtype=torch.bfloat16))
+    assert y.shape == (4, 24, N) and y.dtype == torch.bfloat16
+
+
+def test_fp8_linear_rejects_bad_configuration():
+    with pytest.raises(InputError, match="multiple of 16"):
+        FP8Linear(100, 64)
+    with pytest.raises(InputError, match="recipe="):
+        FP8Linear(128, 64, recipe="tensor")
+    with pytest.raises(InputError, match="activation="):
+        FP8Linear(128, 64, activation="tanh")
