@@ -209,7 +209,7 @@ def _tma_addressable(out: torch.Tensor) -> bool:
 
 def _padded_output(m: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """An (m, n) view of a buffer whose rows are padded to 16 bytes."""
-    per_16_bytes = 16 // torch.empty((), dtype=dtype).element_size()
+    per_16_bytes = 16 // dtype.itemsize
     return torch.empty((m, ceil_div(n, per_16_bytes) * per_16_bytes), dtype=dtype, device=device)[:, :n]
 
 

@@ -90,7 +90,7 @@ def rows_contiguous(scale: torch.Tensor) -> torch.Tensor:
 
 def empty_rows_contiguous(rows: int, groups: int, dtype: torch.dtype, device) -> torch.Tensor:
     """An uninitialized (rows, groups) scale tensor in the layout of rows_contiguous."""
-    align = 16 // torch.empty((), dtype=dtype).element_size()
+    align = 16 // dtype.itemsize
     buffer = torch.empty((groups, -(-rows // align) * align), dtype=dtype, device=device)
     return buffer[:, :rows].t()
 

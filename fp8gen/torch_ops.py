@@ -73,7 +73,7 @@ def _gemm_requantize_fake(a, b, scale_a, scale_b, out_dtype, bias=None, activati
                          "or torch.float8_e5m2")
     dtype = SCALE_DTYPES[scale_dtype]
     groups = -(-n // 128)
-    align = 16 // torch.empty((), dtype=dtype).element_size()
+    align = 16 // dtype.itemsize
     padded_rows = -(-m // align) * align
     # The layout of fp8gen.quantize.empty_rows_contiguous: rows contiguous, 16-byte aligned groups.
     scales = torch.empty_strided((m, groups), (1, padded_rows), dtype=dtype, device=a.device)
