@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import dataclass
 
 import torch
 
@@ -13,10 +14,15 @@ from . import epilogue as epilogue_dsl
 from .abi import EpilogueArgs
 from .errors import Fp8genError, InputError
 from . import heuristics
-from .heuristics import choose_spec
+from . import tuning
 from .quantize import empty_rows_contiguous
 from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, tma_descriptor_2d
 from .spec import GemmSpec, ScaleRecipe, ceil_div
+
+
+@functools.lru_cache(maxsize=None)
+def _device_name(device_index: int) -> str:
+    return torch.cuda.get_device_name(device_index)
 
 
 @functools.lru_cache(maxsize=None)
@@ -147,13 +153,15 @@ class Kernel:
         return heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1
 
     def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index,
-                epilogue: EpilogueArgs) -> None:
+                epilogue: EpilogueArgs, groups: "GroupArguments | None" = None) -> None:
+        """Launch on 2-D views: a (M, K), b (rows, K) (rows = G * N for grouped kernels), out (M, N)."""
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
         cluster_m = self.spec.cluster[0]
         # In a cluster each CTA loads 1/cluster_m of the B tile and multicasts it.
-        tma_b = tma_descriptor_2d(b.data_ptr(), n, k, b.stride(0) if n > 1 else k, bn // cluster_m, bk, bk)
+        b_rows = b.shape[0]
+        tma_b = tma_descriptor_2d(b.data_ptr(), b_rows, k, b.stride(0) if b_rows > 1 else k, bn // cluster_m, bk, bk)
         # The kernel reads a scale descriptor only for 1xG scales; otherwise any descriptor holds the slot.
         tma_scale_a, tma_scale_b = (
             tma_a if scale is None else _staged_scale_descriptor(scale, self.spec.staged_groups(operand), box)
@@ -165,13 +173,27 @@ class Kernel:
         clusters = min(cluster_tiles * splits, _sm_count(device_index) // cluster_m)
         shape = LaunchShape(grid=(clusters * cluster_m, 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1))
+        groups = groups or NO_GROUPS
         args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k,
-                splits, k_blocks_per_split, partials, arrivals, epilogue)
+                splits, k_blocks_per_split, partials, arrivals,
+                groups.scale_b_stride_group, groups.info, groups.rows, epilogue)
         types = ((None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT, INT, POINTER, POINTER)
-                 + (None,))
+                 + (INT64, POINTER, INT) + (None,))
         stream = torch.cuda.current_stream(device_index).cuda_stream
         self._kernel().launch(shape, stream, device_index, args, types)
 
+
+
+@dataclass(frozen=True)
+class GroupArguments:
+    """What a grouped kernel needs beyond a plain one (see fp8gen/grouped.py)."""
+
+    scale_b_stride_group: int  # elements between consecutive experts' B scales
+    info: int                  # device pointer: the expert of each row (contiguous) or each expert's rows (masked)
+    rows: int                  # masked: rows per expert
+
+
+NO_GROUPS = GroupArguments(0, 0, 0)
 
 
 def _split_workspace(tiles: int, splits: int, tile_elements: int, device: torch.device) -> tuple[int, int]:
@@ -280,8 +302,8 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     chain = _chain_of(out_format, alpha is not None, _bias_signature(bias, m, n),
                       _dtype_name("residual", residual), _activation_signature(activation), amax_out is not None,
                       requantize)
-    spec = choose_spec(m, n, k, checks.FORMAT_OF_DTYPE[a.dtype], checks.FORMAT_OF_DTYPE[b.dtype],
-                       out_format, recipe_a, recipe_b, chain)
+    spec = tuning.select_spec(_device_name(a.device.index), m, n, k, checks.FORMAT_OF_DTYPE[a.dtype],
+                              checks.FORMAT_OF_DTYPE[b.dtype], out_format, recipe_a, recipe_b, chain)
     return compile(spec)(a, b, scale_a, scale_b, out=out, split_k=split_k, alpha=alpha, bias=bias, residual=residual,
                          beta=beta, out_scale=out_scale, amax_out=amax_out)
 

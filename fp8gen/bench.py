@@ -25,7 +25,8 @@ from typing import Callable
 import torch
 
 from .api import compile as compile_spec
-from .heuristics import choose_spec
+from . import tuning
+from .spec import ScaleRecipe
 from .version import __version__
 
 DEFAULT_SHAPES = Path(__file__).parent / "data" / "bench_shapes.toml"
@@ -120,7 +121,10 @@ def events_ms(call: Callable[[], object]) -> float:
 
 
 def bench_shape(recipe: str, m: int, n: int, k: int, timing: str = "graph") -> dict:
-    spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", *RECIPE_KINDS[recipe])
+    # The kernel fp8gen.gemm would run: a tuned one where `fp8gen tune` measured this shape.
+    kind_a, kind_b = RECIPE_KINDS[recipe]
+    spec = tuning.select_spec(torch.cuda.get_device_name(), m, n, k, "e4m3", "e4m3", "bf16", ScaleRecipe(kind_a),
+                              ScaleRecipe(kind_b))
     kernel = compile_spec(spec)
     sets = [random_inputs(recipe, m, n, k) for _ in range(input_set_count(m, n, k) if timing == "graph" else 1)]
     ours = lambda s: kernel(s.a, s.b, *s.ours, out=s.out)  # noqa: E731

@@ -75,6 +75,27 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    import json
+
+    import torch
+
+    from . import bench, tune
+
+    if not torch.cuda.is_available():
+        raise Fp8genError("fp8gen tune needs a CUDA GPU")
+    recipes = args.recipe.split(",")
+    unknown = [r for r in recipes if r not in bench.RECIPE_KINDS]
+    if unknown:
+        raise Fp8genError(f"unknown recipe {unknown[0]!r}; choose from {', '.join(bench.RECIPE_KINDS)}")
+    groups = set(args.groups.split(",")) if args.groups else None
+    rows = tune.run(recipes, Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES, groups, args.allow_fast,
+                    args.jobs)
+    Path(args.json).write_text(json.dumps(rows, indent=2))
+    print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export_bundle
 
@@ -133,6 +154,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default="fp8gen-bench.json", help="where to write the numbers")
     p.add_argument("--plot", default="fp8gen-bench.png", help="PNG plot (needs matplotlib; '' to skip)")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("tune", help="time candidate kernels per shape on this GPU; fp8gen.gemm then uses the winners")
+    p.add_argument("--shapes", default=None, help="shape suite (TOML; default: the packaged LLM suite)")
+    p.add_argument("--recipe", default="tensor,row,block", help="comma-separated: tensor, row, block")
+    p.add_argument("--groups", help="comma-separated shape groups to tune (default: all)")
+    p.add_argument("--allow-fast", action="store_true",
+                   help="also try fast accumulation (tensor-core accumulation over all of K: larger error)")
+    p.add_argument("-j", "--jobs", type=int, default=8, help="parallel NVRTC compiles (default 8)")
+    p.add_argument("--json", default="fp8gen-tune.json", help="where to write the measurements")
+    p.set_defaults(func=cmd_tune)
     p = sub.add_parser("export", help="compile a spec file's kernels into a C/C++ bundle (no GPU needed)")
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("-o", "--output", required=True, help="bundle directory")

@@ -49,3 +49,8 @@ def trust_shared_cache() -> bool:
     """FP8GEN_TRUST_SHARED_CACHE=1: accept a cache directory or entries not private to this user
     (a shared read-only cache). Loading a cubin is loading code: set it only for caches you control."""
     return os.environ.get("FP8GEN_TRUST_SHARED_CACHE", "") == "1"
+
+
+def tuning_enabled() -> bool:
+    """FP8GEN_TUNING=0 ignores the tuning tables `fp8gen tune` wrote (the heuristics choose every kernel)."""
+    return os.environ.get("FP8GEN_TUNING", "1") != "0"

@@ -98,6 +98,9 @@ def _write(path: Path, data: bytes | str) -> None:
 def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cache: DiskCache | None = None) -> Path:
     """Build `specs` (or take them from the cache) and write a bundle into `directory`. Returns its manifest path."""
     directory = Path(directory)
+    grouped = [s.name for s in specs if s.grouping != "none"]
+    if grouped:
+        raise BundleError(f"grouped kernels cannot be exported yet: {grouped}")
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise BundleError(f"kernel names in a bundle must be unique, got {names}")

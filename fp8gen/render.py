@@ -24,6 +24,7 @@ OUTPUT_TYPES = {"bf16": "__nv_bfloat16", "f16": "__half", "f32": "float", "e4m3"
 ACCUMULATION_ENUM = {"promoted": "Promoted", "fast": "Fast"}
 SCALE_KINDS = {"tensor": "Tensor", "row": "Row", "group": "Group", "block": "Block"}
 SCALE_ELEMENTS = {"f32": "float", "ue8m0": "uint8_t"}
+GROUPING_ENUM = {"none": "None", "contiguous": "Contiguous", "masked": "Masked"}
 GEMM_TEMPLATE = "gemm_sm90.cu.j2"
 PRODUCER_REGISTERS = 40
 CONSUMER_REGISTERS = {1: 240, 2: 232}
@@ -115,6 +116,7 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "smem_bytes": spec.smem_bytes(spec.stages),
         "output_row_bytes": spec.output_row_bytes,
         "epilogue": [_epilogue_op_parameters(op) for op in spec.epilogue],
+        "grouping": GROUPING_ENUM[spec.grouping],
         "epilogue_args_size": epilogue_args_size(),
     }
 

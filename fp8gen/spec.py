@@ -19,6 +19,7 @@ OUT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "e4m3": 1, "e5m2": 1}
 ACCUMULATORS = ("f32",)
 ACCUMULATIONS = ("promoted", "fast")
 SCHEDULES = ("cooperative",)
+GROUPINGS = ("none", "contiguous", "masked")  # grouped GEMM (mixture of experts): see fp8gen.grouped
 SCALE_KINDS = ("tensor", "row", "group", "block")
 SCALE_DTYPES = ("f32", "ue8m0")
 BLOCK_M_CHOICES = (64, 128, 256)
@@ -39,6 +40,7 @@ MAX_AUTO_STAGES = 8
 ACCUMULATOR_REGISTER_LIMIT = 192
 
 MAX_NAME_LENGTH = 128
+DEFAULT_RASTER_GROUP = 8
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
@@ -108,8 +110,9 @@ class GemmSpec:
     cluster: tuple[int, int] = (1, 1)
     stages: Union[int, str] = "auto"
     schedule: str = "cooperative"
-    raster_group: int = 8
+    raster_group: int = 8  # DEFAULT_RASTER_GROUP
     epilogue: tuple[epilogue_dsl.EpilogueOp, ...] = ()
+    grouping: str = "none"
     name: str = ""
 
     def __post_init__(self):
@@ -130,6 +133,7 @@ class GemmSpec:
         _choose("cluster", self.cluster, CLUSTER_CHOICES)
         _positive_int("raster_group", self.raster_group)
         object.__setattr__(self, "epilogue", epilogue_dsl.parse_chain(self.epilogue, self.out, self.tile[1]))
+        self._validate_grouping()
         self._validate_registers()
         object.__setattr__(self, "stages", self._resolved_stages())
         if not self.name:
@@ -144,6 +148,19 @@ class GemmSpec:
             if recipe.kind in ("group", "block") and (recipe.group_size % 32 or self.tile[2] % recipe.group_size):
                 raise SpecError(f"{side}.group_size", recipe.group_size,
                                 f"must be a multiple of 32 that divides the K tile {self.tile[2]}")
+
+    def _validate_grouping(self) -> None:
+        _choose("grouping", self.grouping, GROUPINGS)
+        if self.grouping == "none":
+            return
+        if self.cluster != (1, 1):
+            raise SpecError("cluster", self.cluster, "grouped kernels run without clusters (experts do not share B)")
+        if self.scale_b.kind == "group":
+            raise SpecError("scale_b", self.scale_b.kind,
+                            "grouped kernels take tensor, row or block scales for the experts' B")
+        if any(op.op in ("residual", "group_quantize") for op in self.epilogue):
+            raise SpecError("epilogue", [op.op for op in self.epilogue],
+                            "grouped kernels take alpha, bias, activations and amax (no residual or group_quantize yet)")
 
     def _resolved_promotion_interval(self) -> int:
         """K elements summed inside the tensor core before promotion to fp32 registers.
@@ -290,6 +307,8 @@ class GemmSpec:
     def default_name(self) -> str:
         bm, bn, bk = self.tile
         cluster = "" if self.cluster == (1, 1) else f"_c{self.cluster[0]}x{self.cluster[1]}"
+        cluster += {"none": "", "contiguous": "_gcontig", "masked": "_gmasked"}[self.grouping]
+        cluster += f"_r{self.raster_group}" if self.raster_group != DEFAULT_RASTER_GROUP else ""
         chain = f"_{epilogue_dsl.chain_label(self.epilogue)}" if self.epilogue else ""
         name = (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
                 f"_{bm}x{bn}x{bk}{cluster}_s{self.stages}_{self.accumulation_label()}")
@@ -323,7 +342,7 @@ class GemmSpec:
         bm, bn, bk = self.tile
         return (f"{self.name}: A={self.a} B={self.b} out={self.out} scales={self.scale_a.label()}x{self.scale_b.label()} "
                 f"tile={bm}x{bn}x{bk} stages={self.stages} cluster={self.cluster[0]}x{self.cluster[1]} "
-                f"schedule={self.schedule} accumulation={self.accumulation_label()}"
+                f"schedule={self.schedule} accumulation={self.accumulation_label()} grouping={self.grouping}"
                 f" epilogue=[{', '.join(op.label() for op in self.epilogue)}]")
 
 

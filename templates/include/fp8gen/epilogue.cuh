@@ -213,6 +213,7 @@ __device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scal
                                                                            float v1) {
     int const m = row0 + row_offset<ConsumerWGs>(mm, r);
     Chain::apply(ctx, inputs, epilogue::Where{mm, r, nn, v, m, col0 + col_offset<BlockN, Accum>(nn, v, 0)}, v0, v1);
+    if (m >= ctx.row_limit) v0 = v1 = 0.f;
     accum(fragment_index(0, r, v, mm, nn)) = v0;
     accum(fragment_index(1, r, v, mm, nn)) = v1;
   });
@@ -233,7 +234,7 @@ __device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scal
         amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
         GroupScale<typename Layout::Element, Chain::kQuantUe8m0> const group(amax);
         int const group_col = n0 + g * kGroup;
-        if (threadIdx.x % 4 == 0 && m < ctx.M && group_col < ctx.N) {
+        if (threadIdx.x % 4 == 0 && m < ctx.row_limit && group_col < ctx.N) {
           group.store(ctx.args.group_scales, m * ctx.args.group_scales_stride_row +
                                                  (group_col / kGroup) * ctx.args.group_scales_stride_group);
         }
@@ -252,8 +253,10 @@ __device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scal
 // buffer, write the chain's converted values to shared memory, make them
 // visible to the TMA unit, and issue one TMA store per column panel. The
 // stores complete asynchronously while the warpgroup moves on to its next
-// tile; the TMA unit clips the boxes at the M/N edges.
-template <class Layout, int ConsumerWGs, int BlockN, class Chain, class Accum, class Scales>
+// tile; the TMA unit clips the boxes at the M/N edges. ZeroRows: rows that
+// ctx.padding_row names are written as zeros without running the chain
+// (grouped kernels' rows that belong to no expert; TMA cannot clip them).
+template <class Layout, int ConsumerWGs, int BlockN, class Chain, bool ZeroRows, class Accum, class Scales>
 __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scales, epilogue::Context& ctx,
                                                cute::TmaDescriptor const* tma_d, uint8_t* tile_smem,
                                                int consumer_thread, int m0, int n0) {
@@ -273,11 +276,22 @@ __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scale
   if constexpr (Chain::kQuantGroup > 0) {
     quantize_groups<Layout, ConsumerWGs, BlockN, Chain>(accum, scales, ctx, inputs, cursor, row0, col0, n0);
   } else {
+    using Shape = FragmentShape<Accum>;
+    bool padding[Shape::kM][2];
+    CUTE_UNROLL
+    for (int mm = 0; mm < Shape::kM; ++mm) {
+      CUTE_UNROLL
+      for (int r = 0; r < 2; ++r) padding[mm][r] = ZeroRows && ctx.padding_row(row0 + row_offset<ConsumerWGs>(mm, r));
+    }
     for_each_scaled_pair<ConsumerWGs, BlockN>(
         accum, scales, row0, col0, [&](int mm, int r, int nn, int v, float v0, float v1) {
           int const drow = row_offset<ConsumerWGs>(mm, r);
           int const dcol = col_offset<BlockN, Accum>(nn, v, 0);
-          Chain::apply(ctx, inputs, epilogue::Where{mm, r, nn, v, row0 + drow, col0 + dcol}, v0, v1);
+          if (ZeroRows && padding[mm][r]) {
+            v0 = v1 = 0.f;
+          } else {
+            Chain::apply(ctx, inputs, epilogue::Where{mm, r, nn, v, row0 + drow, col0 + dcol}, v0, v1);
+          }
           if constexpr (is_fp8_output<typename Layout::Element>()) {
             v0 *= ctx.out_scale_inv;
             v1 *= ctx.out_scale_inv;

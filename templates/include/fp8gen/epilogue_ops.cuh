@@ -21,9 +21,17 @@ namespace epilogue {
 
 // A consumer thread's epilogue state, made once per kernel.
 struct Context {
+  // True for rows a grouped kernel writes as zeros instead of computing: a masked expert's rows past
+  // its count, and padding rows (expert -1) of the contiguous layout.
+  __device__ __forceinline__ bool padding_row(int m) const {
+    return m >= row_limit || (row_groups != nullptr && m < M && __ldg(row_groups + m) < 0);
+  }
+
   fp8gen_epilogue_args const& args;  // the kernel's __grid_constant__ parameter: read in place, not copied
   int M;
   int N;
+  int row_limit;  // rows at or past it are not part of the output (masked grouped GEMM); else M
+  int const* row_groups;  // contiguous grouped GEMM: each row's expert, -1 for padding rows; else null
   float alpha;
   float out_scale_inv;
   uint32_t amax_bits;  // bits of max |x| so far: for non-negative floats, integer order is float order (NaN wins)
@@ -268,7 +276,7 @@ struct Amax : Op {
   static constexpr bool kAmax = true;
   template <class In>
   __device__ __forceinline__ static void apply(Context& c, In const&, Where w, float v0, float v1) {
-    if (w.m >= c.M) return;
+    if (w.m >= c.row_limit) return;
     if (w.n < c.N) c.amax_bits = max(c.amax_bits, __float_as_uint(fabsf(v0)));
     if (w.n + 1 < c.N) c.amax_bits = max(c.amax_bits, __float_as_uint(fabsf(v1)));
   }
@@ -323,7 +331,7 @@ struct Chain {
 
   template <bool Fp8Output>
   __device__ __forceinline__ static Context make_context(fp8gen_epilogue_args const& args, int M, int N) {
-    Context c{args, M, N, 1.f, 1.f, 0u, false, false};
+    Context c{args, M, N, M, nullptr, 1.f, 1.f, 0u, false, false};
     (Ops::prepare(c), ...);
     if constexpr (Fp8Output && kQuantGroup == 0) c.out_scale_inv = 1.f / scalar_argument(args.out_scale_ptr, args.out_scale);
     return c;

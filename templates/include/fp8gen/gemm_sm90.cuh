@@ -25,11 +25,18 @@ namespace fp8gen {
 
 enum class Accumulation { Promoted, Fast };
 
+// Grouped GEMM (mixture of experts): B holds G experts' (N, K) matrices stacked
+// as (G * N, K) rows. Contiguous: A's rows are the tokens of all experts
+// concatenated, each BM-row block belonging to one expert (or to none: -1);
+// group_info[m] names the expert of row m. Masked: A is G blocks of
+// group_rows rows, of which the first group_info[g] are used.
+enum class Grouping { None, Contiguous, Masked };
+
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
           int ConsumerWGs, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB,
-          class EpilogueChain>
+          Grouping Grouping_, class EpilogueChain>
 struct GemmConfig {
   using ElementA = ElementA_;
   using ElementB = ElementB_;
@@ -82,6 +89,8 @@ struct GemmConfig {
 
   using OutputTile = OutputTileLayout<ElementD_, BlockM, BlockN, OutputRowBytes>;
   using Epilogue = EpilogueChain;  // an epilogue::Chain<Ops...>
+  static constexpr Grouping kGrouping = Grouping_;
+  static_assert(Grouping_ == Grouping::None || ClusterM == 1, "grouped kernels run without clusters");
 };
 
 template <class Config>
@@ -103,6 +112,33 @@ struct GemmProblem {
   int k_blocks_per_split;
   float* split_partials;     // splits > 1: fp32 partial tiles, [tile][split][element][consumer thread]
   int* split_arrivals;       // splits > 1: one zeroed counter per tile
+  int const* group_info;     // grouped: the expert of each row (contiguous) or each expert's row count (masked)
+  int group_rows;            // masked: rows per expert in A and D
+
+  // The expert whose B a tile row block multiplies; -1: the block is
+  // padding (contiguous: its first row's expert is -1) or past the expert's
+  // row count (masked), and the tile is skipped (its output left
+  // untouched). Producer and consumers both ask, so they skip the same tiles.
+  template <class Config>
+  __device__ __forceinline__ int group_of(int m_block) const {
+    int const m0 = m_block * Config::kBlockM;
+    if constexpr (Config::kGrouping == Grouping::Contiguous) {
+      return __ldg(group_info + m0);
+    } else if constexpr (Config::kGrouping == Grouping::Masked) {
+      int const g = m0 / group_rows;
+      return m0 % group_rows < __ldg(group_info + g) ? g : -1;
+    } else {
+      return 0;
+    }
+  }
+
+  // Output rows at or past this one (in a tile of expert `group`) are written as zeros: a masked
+  // expert's rows past its count. Other kernels write every row below M.
+  template <class Config>
+  __device__ __forceinline__ int row_limit(int group) const {
+    if constexpr (Config::kGrouping == Grouping::Masked) return group * group_rows + __ldg(group_info + group);
+    return M;
+  }
 
   template <class Config>
   __device__ __forceinline__ WorkScheduler scheduler() const {
@@ -139,6 +175,9 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
+    int const group = p.group_of<Config>(t.m_block);
+    if (group < 0) continue;
+    int const b_row0 = group * p.N + t.n_block * Config::kBlockN;  // this expert's rows of B
     for (int kb = unit.k_block_begin; kb < unit.k_block_begin + unit.k_blocks; ++kb) {
       smem.barriers.producer_acquire(st, Config::kStageTxBytes);
       uint64_t* full = smem.barriers.full_barrier(st);
@@ -146,10 +185,10 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
       cute::SM90_TMA_LOAD_2D::copy(tma_a, full, cache_hint,
                                    smem.a + st.stage * (Config::kBlockM * Config::kBlockK), k,
                                    t.m_block * Config::kBlockM);
-      load_b<Config>(tma_b, full, cache_hint, smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k,
-                     t.n_block * Config::kBlockN, sched.rank);
+      load_b<Config>(tma_b, full, cache_hint, smem.b + st.stage * (Config::kBlockN * Config::kBlockK), k, b_row0,
+                     sched.rank);
       smem.a_scales.load(tma_scale_a, full, cache_hint, st.stage, t.m_block * Config::kBlockM, kb);
-      smem.b_scales.load(tma_scale_b, full, cache_hint, st.stage, t.n_block * Config::kBlockN, kb);
+      smem.b_scales.load(tma_scale_b, full, cache_hint, st.stage, b_row0, kb);
       st.template advance<Config::kStages>();
     }
   }
@@ -380,22 +419,29 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   using Epilogue = typename Config::Epilogue;
   epilogue::Context ctx =
       Epilogue::template make_context<is_fp8_output<typename Config::ElementD>()>(epilogue_args, p.M, p.N);
+  if constexpr (Config::kGrouping == Grouping::Contiguous) ctx.row_groups = p.group_info;
 
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
+    int const group = p.group_of<Config>(t.m_block);
+    if (group < 0) continue;
+    // B's scales of this expert
+    Scales const tile_scales = Config::kGrouping == Grouping::None ? scales : scales.for_group(group);
     if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
-      mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
+      mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
                                             consumer_thread, t.n_block * BN);
     } else if constexpr (Config::kAccumulation == Accumulation::Promoted) {
-      mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
+      mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
                                 consumer_thread, t.n_block * BN);
     } else {
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
     if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
-    store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN, Epilogue>(
-        f.accum, scales, ctx, tma_d, smem.d, consumer_thread, t.m_block * BM, t.n_block * BN);
+    ctx.row_limit = p.row_limit<Config>(group);
+    store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN, Epilogue,
+                   Config::kGrouping != Grouping::None>(f.accum, tile_scales, ctx, tma_d, smem.d, consumer_thread,
+                                                          t.m_block * BM, t.n_block * BN);
   }
   Epilogue::flush(ctx);
   // Shared memory must stay valid until the last TMA store has read it.

@@ -52,6 +52,12 @@ struct OperandScales {
   int64_t stride_row;
   int64_t stride_k;
   int rows;
+  int64_t stride_group;  // grouped GEMM: distance between consecutive experts' scales (B only)
+
+  // The scales of expert `group` (grouped GEMM; group 0 otherwise).
+  __device__ __forceinline__ OperandScales for_group(int group) const {
+    return OperandScales{ptr + group * stride_group, stride_row, stride_k, rows, stride_group};
+  }
 
   __device__ __forceinline__ float load(int64_t offset) const { return decode_scale(ptr + offset); }
 
@@ -121,6 +127,9 @@ struct GemmScales {
   ScalesA a;
   ScalesB b;
   static constexpr bool kPerKGroup = ScalesA::kPerKGroup || ScalesB::kPerKGroup;
+
+  // A's scales are indexed by the global row; B's belong to one expert.
+  __device__ __forceinline__ GemmScales for_group(int group) const { return GemmScales{a, b.for_group(group)}; }
 };
 
 // The K-group factors of one promoted batch, applied when it retires:

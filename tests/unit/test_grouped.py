@@ -1,0 +1,70 @@
+"""Grouped GEMM (mixture of experts): spec, rendering, compilation and the host-side validators (CPU)."""
+
+import pytest
+import torch
+
+from fp8gen import GemmSpec, SpecError
+from fp8gen.build import build
+from fp8gen.errors import BundleError, InputError
+from fp8gen.export import export_bundle
+from fp8gen.grouped import _validate_counts, _validate_indices
+from fp8gen.render import render
+
+
+def test_grouping_is_part_of_the_spec_and_name():
+    spec = GemmSpec(scale_a="group", scale_b="block", grouping="contiguous")
+    assert "_gcontig" in spec.name and "grouping=contiguous" in spec.summary()
+    assert GemmSpec.from_dict(spec.to_dict()) == spec
+    assert "fp8gen::Grouping::Contiguous" in render(spec).text
+    assert "fp8gen::Grouping::None" in render(GemmSpec()).text
+
+
+@pytest.mark.parametrize("fields,fragment", [
+    ({"grouping": "ragged"}, "'none', 'contiguous', 'masked'"),
+    ({"grouping": "masked", "cluster": (2, 1)}, "without clusters"),
+    ({"grouping": "masked", "scale_b": "group", "tile": (128, 64, 128)}, "tensor, row or block scales"),
+    ({"grouping": "contiguous", "epilogue": [{"op": "residual"}]}, "no residual or group_quantize"),
+])
+def test_invalid_grouped_specs(fields, fragment):
+    with pytest.raises(SpecError) as info:
+        GemmSpec(**fields)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("spec", [
+    GemmSpec(scale_a="group", scale_b="block", grouping="contiguous"),
+    GemmSpec(scale_a="row", scale_b="row", grouping="masked", tile=(64, 128, 128), epilogue=["bias", "silu"]),
+    GemmSpec(scale_a="tensor", scale_b="tensor", grouping="masked", out="e4m3", epilogue=["amax"]),
+])
+def test_grouped_kernels_compile_without_spills(spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("FP8GEN_CACHE_DIR", str(tmp_path))
+    artifact = build(spec)
+    assert artifact.cubin[:4] == b"\x7fELF" and artifact.meta["resources"]["spill_stores"] == 0
+
+
+def test_grouped_kernels_are_not_exported(tmp_path):
+    with pytest.raises(BundleError, match="grouped kernels cannot be exported"):
+        export_bundle([GemmSpec(grouping="masked")], tmp_path)
+
+
+def test_index_validation_names_the_problem():
+    good = torch.tensor([0] * 100 + [-1] * 28 + [-1] * 128 + [2] * 256, dtype=torch.int32)
+    _validate_indices(good, groups=3)
+    with pytest.raises(InputError, match="values from -1 to 3"):
+        _validate_indices(torch.tensor([3] * 128 + [-1] * 128, dtype=torch.int32), groups=3)
+    mixed = good.clone()
+    mixed[50] = 1
+    with pytest.raises(InputError, match="inside rows 0..127"):
+        _validate_indices(mixed, groups=3)
+    opens_with_padding = good.clone()
+    opens_with_padding[300] = 1
+    with pytest.raises(InputError, match="inside rows 256..383"):
+        _validate_indices(opens_with_padding, groups=3)
+
+
+def test_count_validation_names_the_problem():
+    _validate_counts(torch.tensor([0, 64, 128], dtype=torch.int32), group_rows=128)
+    with pytest.raises(InputError, match=r"counts from 0 to 129; each must be in \[0, M_max = 128\]"):
+        _validate_counts(torch.tensor([0, 129], dtype=torch.int32), group_rows=128)
+    with pytest.raises(InputError, match="counts from -1"):
+        _validate_counts(torch.tensor([-1, 5], dtype=torch.int32), group_rows=128)

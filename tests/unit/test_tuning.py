@@ -1,0 +1,74 @@
+"""Tuning tables: keys, buckets, persistence, lookup, candidates (CPU; the timing itself runs on the GPU)."""
+
+import json
+
+import pytest
+
+from fp8gen import GemmSpec, ScaleRecipe
+from fp8gen.heuristics import choose_spec
+from fp8gen import tuning
+from fp8gen.version import __version__
+
+GPU = "NVIDIA H100 80GB HBM3"
+TENSOR, BLOCK, GROUP = ScaleRecipe("tensor"), ScaleRecipe("block"), ScaleRecipe("group")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FP8GEN_CACHE_DIR", str(tmp_path))
+    tuning.reload()
+    yield
+    tuning.reload()
+
+
+def test_m_buckets_and_keys():
+    assert [tuning.m_bucket(m) for m in (1, 16, 17, 100, 128, 129, 4096)] == [16, 16, 32, 128, 128, 256, 4096]
+    key = tuning.problem_key(100, 7168, 2048, "e4m3", "e4m3", "bf16", GROUP, BLOCK, GemmSpec(epilogue=["bias"]).epilogue)
+    assert key == "e4m3,e4m3,bf16,1x128,128x128,biascbf16|m128,n7168,k2048"
+    assert tuning.problem_key(65, 1, 1, "e4m3", "e5m2", "f32", TENSOR, TENSOR).endswith("-|m128,n1,k1")
+
+
+def test_table_round_trip_and_lookup_by_bucket():
+    spec = GemmSpec(tile=(128, 192, 128), name="tuned_kernel")
+    table = tuning.table(GPU)
+    table.record(tuning.problem_key(3000, 7168, 2048, "e4m3", "e4m3", "bf16", TENSOR, TENSOR), spec, 0.1, 0.11)
+    path = table.save()
+    assert path.parent.name == "nvidia-h100-80gb-hbm3" and path.name == f"fp8gen-{__version__}.json"
+    tuning.reload()
+    assert tuning.select_spec(GPU, 2500, 7168, 2048, "e4m3", "e4m3", "bf16", TENSOR, TENSOR) == spec  # same bucket
+    other_bucket = tuning.select_spec(GPU, 5000, 7168, 2048, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+    assert other_bucket == choose_spec(5000, 7168, 2048, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+    assert tuning.select_spec("another GPU", 2500, 7168, 2048, "e4m3", "e4m3", "bf16", TENSOR, TENSOR) != spec
+
+
+def test_tuning_can_be_switched_off(monkeypatch):
+    spec = GemmSpec(tile=(128, 192, 128))
+    table = tuning.table(GPU)
+    table.record(tuning.problem_key(4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR), spec, 1.0, 1.1)
+    table.save()
+    monkeypatch.setenv("FP8GEN_TUNING", "0")
+    tuning.reload()
+    assert tuning.select_spec(GPU, 4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR) != spec
+
+
+def test_tables_of_other_versions_and_broken_files_are_ignored():
+    path = tuning.table_path(GPU)
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with pytest.warns(UserWarning, match="unreadable tuning table"):
+        assert tuning.TuningTable.load(GPU).entries == {}
+    path.write_text(json.dumps({"format": 1, "fp8gen": "0.0.0", "gpu": GPU, "entries": {"k": {}}}))
+    with pytest.warns(UserWarning, match="another format, version or GPU"):
+        assert tuning.TuningTable.load(GPU).entries == {}
+
+
+def test_candidates_are_valid_distinct_and_start_with_the_default():
+    for m, recipe_a, recipe_b in ((4096, TENSOR, TENSOR), (64, TENSOR, TENSOR), (4096, GROUP, BLOCK)):
+        specs = tuning.candidates(m, 7168, 2048, "e4m3", "e4m3", "bf16", recipe_a, recipe_b, allow_fast=True)
+        assert specs[0] == choose_spec(m, 7168, 2048, "e4m3", "e4m3", "bf16", recipe_a, recipe_b)
+        assert len(specs) == len(set(specs)) == len({s.name for s in specs}) >= 4
+        assert all(s.accumulation == "promoted" for s in specs) or not recipe_a.kind == "group"
+    block = tuning.candidates(4096, 7168, 2048, "e4m3", "e4m3", "bf16", GROUP, BLOCK, allow_fast=True)
+    assert all(s.accumulation == "promoted" for s in block), "block scales never take fast accumulation"
+    assert any(s.tile == (128, 192, 128) for s in tuning.candidates(4096, 7168, 2048, "e4m3", "e4m3", "bf16",
+                                                                      TENSOR, TENSOR))
