@@ -52,21 +52,28 @@ def cmd_build(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    import json
-
+def _suite_arguments(args, command: str) -> tuple[list[str], Path, set[str] | None]:
+    """(recipes, shape file, shape groups) of `fp8gen bench` / `fp8gen tune`, which need a GPU."""
     import torch
 
     from . import bench
 
     if not torch.cuda.is_available():
-        raise Fp8genError("fp8gen bench needs a CUDA GPU")
+        raise Fp8genError(f"fp8gen {command} needs a CUDA GPU")
     recipes = args.recipe.split(",")
     unknown = [r for r in recipes if r not in bench.RECIPE_KINDS]
     if unknown:
         raise Fp8genError(f"unknown recipe {unknown[0]!r}; choose from {', '.join(bench.RECIPE_KINDS)}")
     groups = set(args.groups.split(",")) if args.groups else None
-    results = bench.run(recipes, Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES, groups, args.timing)
+    return recipes, Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES, groups
+
+
+def cmd_bench(args) -> int:
+    import json
+
+    from . import bench
+
+    results = bench.run(*_suite_arguments(args, "bench"), args.timing)
     Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"\nwrote {args.json}")
     if args.plot:
@@ -78,19 +85,9 @@ def cmd_bench(args) -> int:
 def cmd_tune(args) -> int:
     import json
 
-    import torch
+    from . import tune
 
-    from . import bench, tune
-
-    if not torch.cuda.is_available():
-        raise Fp8genError("fp8gen tune needs a CUDA GPU")
-    recipes = args.recipe.split(",")
-    unknown = [r for r in recipes if r not in bench.RECIPE_KINDS]
-    if unknown:
-        raise Fp8genError(f"unknown recipe {unknown[0]!r}; choose from {', '.join(bench.RECIPE_KINDS)}")
-    groups = set(args.groups.split(",")) if args.groups else None
-    rows = tune.run(recipes, Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES, groups, args.allow_fast,
-                    args.jobs)
+    rows = tune.run(*_suite_arguments(args, "tune"), args.allow_fast, args.jobs)
     Path(args.json).write_text(json.dumps(rows, indent=2))
     print(f"wrote {args.json}")
     return 0
