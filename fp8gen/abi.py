@@ -26,6 +26,7 @@ class EpilogueArgs(ctypes.Structure):
         ("group_scales", ctypes.c_void_p),
         ("group_scales_stride_row", ctypes.c_longlong),
         ("group_scales_stride_group", ctypes.c_longlong),
+        ("bias_stride_group", ctypes.c_longlong),
     ]
 
 

@@ -145,6 +145,10 @@ class Kernel:
 
     def _splits(self, m: int, n: int, k: int, split_k: int | None, device_index: int) -> int:
         k_blocks = ceil_div(k, self.spec.tile[2])
+        if self.spec.schedule == "pingpong":  # its consumers own whole tiles: no split-K reduction
+            if split_k not in (None, 1):
+                raise InputError(f"split_k={split_k!r}: ping-pong kernels do not split K")
+            return 1
         if split_k is None:
             return heuristics.split_k(m, n, k, self.spec.tile, _sm_count(device_index))
         if not isinstance(split_k, int) or isinstance(split_k, bool) or not 1 <= split_k <= max(k_blocks, 1):

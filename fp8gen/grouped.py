@@ -35,8 +35,8 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     """D = epilogue((a * scale_a) @ (b[expert] * scale_b[expert])^T) per row's expert; see the module docstring.
 
     Give exactly one of m_indices (contiguous layout) or masked_m (masked layout). The epilogue takes
-    alpha, bias (an N-vector shared by the experts), activation, out_scale and amax_out as in
-    fp8gen.gemm. validate (default: True unless a CUDA graph is being captured) reads m_indices /
+    alpha, bias ((N,) shared by the experts or (G, N) per expert), activation, out_scale and amax_out
+    as in fp8gen.gemm. validate (default: True unless a CUDA graph is being captured) reads m_indices /
     masked_m on the host to check them (one synchronization): expert ids in [-1, G) and constant over
     each 128-row block, counts in [0, M_max]. Raises InputError for invalid arguments.
     """
@@ -53,7 +53,8 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     if out_dtype not in api.OUT_FORMAT_OF_DTYPE:
         raise InputError(f"out_dtype={out_dtype} is not supported")
     out_format = api.OUT_FORMAT_OF_DTYPE[out_dtype]
-    chain = api._chain_of(out_format, alpha is not None, api._bias_signature(bias, -1, n), None,
+    shared_bias, bias_stride_group = _expert_bias(bias, groups, n)
+    chain = api._chain_of(out_format, alpha is not None, api._bias_signature(shared_bias, -1, n), None,
                           api._activation_signature(activation), amax_out is not None, None)
     block_m = _block_m(layout, group_rows)
     spec = GemmSpec(a=checks.FORMAT_OF_DTYPE[a2.dtype], b=checks.FORMAT_OF_DTYPE[b2.dtype], out=out_format,
@@ -66,11 +67,22 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     kernel = compile_spec(spec)
     scales = checks.scale_argument("scale_a", sa2, spec.scale_a, rows, k, device) + b_scale_args[:3]
     staged = (checks.tma_scale_layout(sa2) if spec.staged_groups("a") else None, None)
-    epilogue, _ = kernel._epilogue_arguments(rows, n, device, alpha=alpha, bias=bias, residual=None, beta=None,
-                                             out_scale=out_scale, amax_out=amax_out, group_scales_out=None)
+    epilogue, _ = kernel._epilogue_arguments(rows, n, device, alpha=alpha, bias=shared_bias, residual=None,
+                                             beta=None, out_scale=out_scale, amax_out=amax_out, group_scales_out=None)
+    epilogue.bias_stride_group = bias_stride_group
     kernel._launch(a2, b2, scales, staged, out2, rows, n, k, 1, device.index, epilogue,
                    GroupArguments(b_scale_args[3], info.data_ptr(), group_rows))
     return out
+
+
+def _expert_bias(bias, groups: int, n: int) -> tuple[torch.Tensor | None, int]:
+    """A bias shared by the experts (N,), or one per expert (G, N) -> (expert 0's row, stride between experts)."""
+    if bias is None or checks.require_tensor("bias", bias).dim() == 1:
+        return bias, 0
+    if tuple(bias.shape) != (groups, n):
+        raise InputError(f"bias has shape {tuple(bias.shape)}; grouped kernels take ({n},) shared by the experts "
+                         f"or ({groups}, {n}) per expert")
+    return bias[0], bias.stride(0)
 
 
 def _experts(b) -> tuple[torch.Tensor, int, int, int]:

@@ -104,6 +104,7 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "block_k": bk,
         "stages": spec.stages,
         "consumer_warpgroups": spec.consumer_warpgroups,
+        "ping_pong": "true" if spec.schedule == "pingpong" else "false",
         "accumulation": ACCUMULATION_ENUM[spec.accumulation],
         "promotion_interval": spec.promotion_interval,
         "partials": spec.partial_fragments,

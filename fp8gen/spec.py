@@ -18,7 +18,7 @@ OUT_DTYPES = ("bf16", "f16", "f32", "e4m3", "e5m2")
 OUT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "e4m3": 1, "e5m2": 1}
 ACCUMULATORS = ("f32",)
 ACCUMULATIONS = ("promoted", "fast")
-SCHEDULES = ("cooperative",)
+SCHEDULES = ("cooperative", "pingpong")
 GROUPINGS = ("none", "contiguous", "masked")  # grouped GEMM (mixture of experts): see fp8gen.grouped
 SCALE_KINDS = ("tensor", "row", "group", "block")
 SCALE_DTYPES = ("f32", "ue8m0")
@@ -134,6 +134,7 @@ class GemmSpec:
         _positive_int("raster_group", self.raster_group)
         object.__setattr__(self, "epilogue", epilogue_dsl.parse_chain(self.epilogue, self.out, self.tile[1]))
         self._validate_grouping()
+        self._validate_schedule()
         self._validate_registers()
         object.__setattr__(self, "stages", self._resolved_stages())
         if not self.name:
@@ -148,6 +149,15 @@ class GemmSpec:
             if recipe.kind in ("group", "block") and (recipe.group_size % 32 or self.tile[2] % recipe.group_size):
                 raise SpecError(f"{side}.group_size", recipe.group_size,
                                 f"must be a multiple of 32 that divides the K tile {self.tile[2]}")
+
+    def _validate_schedule(self) -> None:
+        if self.schedule != "pingpong":
+            return
+        if self.tile[0] != 64:
+            raise SpecError("tile", self.tile, "the ping-pong schedule gives each consumer warpgroup whole 64-row "
+                                               "tiles: BM (tile[0]) must be 64")
+        if self.cluster != (1, 1) or self.grouping != "none":
+            raise SpecError("schedule", self.schedule, "ping-pong kernels run without clusters and grouping")
 
     def _validate_grouping(self) -> None:
         _choose("grouping", self.grouping, GROUPINGS)
@@ -208,7 +218,13 @@ class GemmSpec:
 
     @property
     def consumer_warpgroups(self) -> int:
-        return 1 if self.tile[0] == 64 else 2
+        """Consumer warpgroups of the kernel (ping-pong: two, each with its own tiles)."""
+        return 2 if self.schedule == "pingpong" or self.tile[0] > 64 else 1
+
+    @property
+    def mma_warpgroups(self) -> int:
+        """Warpgroups sharing one tile's MMA, each 64-row atoms of it."""
+        return 1 if self.schedule == "pingpong" else self.consumer_warpgroups
 
     def staged_groups(self, operand: str) -> int:
         """K groups of an operand's 1xG scales carried by each pipeline stage; 0 for other recipes."""
@@ -228,9 +244,9 @@ class GemmSpec:
 
     @property
     def output_tile_bytes(self) -> int:
-        """The TMA-store epilogue stages one BM x BN output tile in shared memory."""
+        """The TMA-store epilogue stages one BM x BN output tile in shared memory (ping-pong: one per consumer)."""
         bm, bn, _ = self.tile
-        return bm * bn * OUT_BYTES[self.out]
+        return bm * bn * OUT_BYTES[self.out] * (2 if self.schedule == "pingpong" else 1)
 
     @property
     def output_row_bytes(self) -> int:
@@ -245,7 +261,7 @@ class GemmSpec:
 
     def _fragment_registers(self) -> int:
         bm, bn, _ = self.tile
-        return bm * bn // (128 * self.consumer_warpgroups)
+        return bm * bn // (128 * self.mma_warpgroups)
 
     @property
     def partial_fragments(self) -> int:
@@ -309,6 +325,7 @@ class GemmSpec:
         cluster = "" if self.cluster == (1, 1) else f"_c{self.cluster[0]}x{self.cluster[1]}"
         cluster += {"none": "", "contiguous": "_gcontig", "masked": "_gmasked"}[self.grouping]
         cluster += f"_r{self.raster_group}" if self.raster_group != DEFAULT_RASTER_GROUP else ""
+        cluster += "_pp" if self.schedule == "pingpong" else ""
         chain = f"_{epilogue_dsl.chain_label(self.epilogue)}" if self.epilogue else ""
         name = (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
                 f"_{bm}x{bn}x{bk}{cluster}_s{self.stages}_{self.accumulation_label()}")

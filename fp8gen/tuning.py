@@ -128,7 +128,8 @@ def select_spec(gpu_name: str, m: int, n: int, k: int, a: str, b: str, out: str,
 def candidates(m: int, n: int, k: int, a: str, b: str, out: str, recipe_a: ScaleRecipe, recipe_b: ScaleRecipe,
                epilogue: tuple = (), allow_fast: bool = False) -> list[GemmSpec]:
     """Specs worth timing for a problem: the heuristic's first, then other tile widths, a 2-CTA cluster,
-    rasterization groups and (allow_fast: the numerics differ) fast accumulation. Only valid specs."""
+    rasterization groups, ping-pong schedules and (allow_fast: the numerics differ) fast accumulation.
+    Only valid specs."""
     default = choose_spec(m, n, k, a, b, out, recipe_a, recipe_b, epilogue)
     bm, bn, bk = default.tile
     variants = [{"tile": (bm, width, bk)} for width in (64, 128, 192, 256) if width != bn]
@@ -137,10 +138,12 @@ def candidates(m: int, n: int, k: int, a: str, b: str, out: str, recipe_a: Scale
     elif m > 64:
         variants.append({"tile": (128, bn, bk)})
     variants += [{"raster_group": group} for group in (4, 16)]
+    variants += [{"tile": (64, width, bk), "schedule": "pingpong"} for width in (128, 192)]
     if m >= 256:
         variants.append({"cluster": (2, 1)})
     if allow_fast and not default.has_k_group_scales:
         variants += [{"accumulation": "fast", "tile": (bm, width, bk)} for width in (128, 256)]
+        variants.append({"accumulation": "fast", "tile": (64, 256, bk), "schedule": "pingpong"})
     specs = [default]
     for changes in variants:
         fields = {**default.to_dict(), "name": "", "stages": "auto", **changes}

@@ -105,12 +105,14 @@ def test_masked_layout_with_counts_changing_between_graph_replays(group_rows, ki
             assert (out[g, computed:] == SENTINEL).all(), "blocks past the count are untouched"
 
 
-def test_grouped_epilogue(generator):
+@pytest.mark.parametrize("per_expert_bias", [False, True])
+def test_grouped_epilogue(per_expert_bias, generator):
     groups, group_rows = 2, 128
     a = torch.stack([random_fp8(group_rows, K, torch.float8_e4m3fn, generator) for _ in range(groups)])
     b = torch.stack([random_fp8(N, K, torch.float8_e4m3fn, generator) for _ in range(groups)])
     sa, sb = random_scales("tensor", 1, K, generator), expert_scales("tensor", groups, N, K, generator)
-    bias = torch.randn(N, device="cuda", generator=generator).to(torch.bfloat16) * 100
+    shape = (groups, N) if per_expert_bias else (N,)
+    bias = torch.randn(shape, device="cuda", generator=generator).to(torch.bfloat16) * 100
     amax = torch.zeros(1, device="cuda")
     masked_m = torch.tensor([100, 3], dtype=torch.int32, device="cuda")
     out = fp8gen.grouped_gemm(a, b, sa, sb, masked_m=masked_m, bias=bias, activation="silu", amax_out=amax,
@@ -119,7 +121,8 @@ def test_grouped_epilogue(generator):
     refs = []
     for g, count in enumerate((100, 3)):
         b64 = b[g].double() * sb[g].double()
-        ref = torch.nn.functional.silu(a[g, :count].double() * sa.double() @ b64.T + bias.double())
+        expert_bias = bias[g] if per_expert_bias else bias
+        ref = torch.nn.functional.silu(a[g, :count].double() * sa.double() @ b64.T + expert_bias.double())
         assert gemm_error(out[g, :count], ref, a[g, :count].double() * sa.double(), b64) <= 2e-4
         refs.append(ref)
     assert abs(amax.item() - max(r.abs().max().item() for r in refs)) <= 1e-4 * amax.item()

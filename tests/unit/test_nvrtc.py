@@ -31,6 +31,10 @@ def shared_cache(tmp_path_factory):
     GemmSpec(scale_a="group", scale_b="tensor"),
     GemmSpec(scale_a="group", scale_b="row", tile=(64, 128, 128)),
     GemmSpec(scale_a="row", scale_b="row", tile=(128, 192, 128)),  # one partial fragment
+    GemmSpec(tile=(64, 128, 128), schedule="pingpong"),
+    GemmSpec(scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong", epilogue=["bias", "silu"]),
+    GemmSpec(scale_a="row", scale_b="row", tile=(64, 192, 128), schedule="pingpong"),
+    GemmSpec(tile=(64, 256, 128), schedule="pingpong", accumulation="fast", out="e4m3", epilogue=["amax"]),
 ], ids=lambda s: s.name)
 def test_spec_compiles_to_sm90a_cubin_with_symbol_and_no_spills(spec, shared_cache):
     artifact = build(spec, cache=shared_cache)

@@ -19,7 +19,7 @@ def test_defaults_are_valid_frozen_and_hashable():
     ("out", "int8", "'bf16', 'f16', 'f32'"),
     ("accumulator", "f16", "'f32'"),
     ("accumulation", "sloppy", "'promoted', 'fast'"),
-    ("schedule", "pingpong", "'cooperative'"),
+    ("schedule", "zigzag", "'cooperative', 'pingpong'"),
     ("tile", (96, 128, 128), "BM (tile[0]) must be one of 64, 128, 256"),
     ("tile", (128, 100, 128), "multiple of 16"),
     ("tile", (128, 128, 32), "BK (tile[2]) must be one of 64, 128"),
@@ -100,3 +100,14 @@ def test_dict_round_trip():
     assert GemmSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(SpecError, match="unknown fields"):
         GemmSpec.from_dict({"tiles": [1, 2, 3]})
+
+
+def test_ping_pong_schedule():
+    spec = GemmSpec(tile=(64, 128, 128), schedule="pingpong")
+    assert spec.consumer_warpgroups == 2 and spec.mma_warpgroups == 1 and spec.partial_fragments == 2
+    assert spec.output_tile_bytes == 2 * 64 * 128 * 2, "one staging tile per consumer"
+    assert spec.name.endswith("_pp_s8_promoted128") or "_pp_" in spec.name
+    with pytest.raises(SpecError, match="BM \\(tile\\[0\\]\\) must be 64"):
+        GemmSpec(tile=(128, 128, 128), schedule="pingpong")
+    with pytest.raises(SpecError, match="without clusters and grouping"):
+        GemmSpec(tile=(64, 128, 128), schedule="pingpong", cluster=(2, 1))

@@ -259,9 +259,9 @@ __device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scal
 template <class Layout, int ConsumerWGs, int BlockN, class Chain, bool ZeroRows, class Accum, class Scales>
 __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scales, epilogue::Context& ctx,
                                                cute::TmaDescriptor const* tma_d, uint8_t* tile_smem,
-                                               int consumer_thread, int m0, int n0) {
+                                               int consumer_thread, int barrier_id, int m0, int n0) {
   using Convert = OutputConvert<typename Layout::Element>;
-  int const warpgroup = consumer_thread / 128;
+  int const warpgroup = consumer_thread / 128;  // its 64-row atoms of the tile
   bool const issuer = consumer_thread % 128 == 0;
   int const thread_row0 = wgmma_thread_row0(consumer_thread);
   int const thread_col0 = wgmma_thread_col0(consumer_thread);
@@ -272,7 +272,7 @@ __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scale
   inputs.load(ctx, row0, col0);
   auto const cursor = Layout::cursor(cute::cast_smem_ptr_to_uint(tile_smem), thread_row0, thread_col0);
   if (issuer) cute::tma_store_wait<0>();
-  cutlass::arch::NamedBarrier::arrive_and_wait(128, warpgroup);
+  cutlass::arch::NamedBarrier::arrive_and_wait(128, barrier_id);
   if constexpr (Chain::kQuantGroup > 0) {
     quantize_groups<Layout, ConsumerWGs, BlockN, Chain>(accum, scales, ctx, inputs, cursor, row0, col0, n0);
   } else {
@@ -300,7 +300,7 @@ __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scale
         });
   }
   cute::tma_store_fence();
-  cutlass::arch::NamedBarrier::arrive_and_wait(128, warpgroup);
+  cutlass::arch::NamedBarrier::arrive_and_wait(128, barrier_id);
   if (issuer) {
     // The warpgroup's rows are 64-row atoms, 64 * ConsumerWGs apart; one box each.
     CUTE_UNROLL

@@ -23,6 +23,7 @@ typedef struct fp8gen_epilogue_args {
   void* group_scales;            /* group_quantize op: scale of (m, g) at [m * stride_row + g * stride_group] */
   long long group_scales_stride_row;
   long long group_scales_stride_group;
+  long long bias_stride_group;   /* grouped kernels: expert g's column bias starts at bias + g * bias_stride_group */
 } fp8gen_epilogue_args;
 
 #endif /* FP8GEN_EPILOGUE_ARGS_H */

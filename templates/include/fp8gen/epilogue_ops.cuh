@@ -32,6 +32,7 @@ struct Context {
   int N;
   int row_limit;  // rows at or past it are not part of the output (masked grouped GEMM); else M
   int const* row_groups;  // contiguous grouped GEMM: each row's expert, -1 for padding rows; else null
+  long long bias_offset;  // grouped GEMM: the current expert's column bias, in elements from args.bias
   float alpha;
   float out_scale_inv;
   uint32_t amax_bits;  // bits of max |x| so far: for non-negative floats, integer order is float order (NaN wins)
@@ -123,7 +124,7 @@ struct Alpha : Op {
   }
 };
 
-// bias[n] added to column n (an N-vector).
+// bias[n] added to column n (an N-vector; grouped kernels: the current expert's).
 template <class T>
 struct ColumnBias : Op {
   template <class Slots>
@@ -142,14 +143,14 @@ struct ColumnBias : Op {
       for (int nn = 0; nn < Slots::kN; ++nn) {
         CUTE_UNROLL
         for (int v = 0; v < Slots::kV; ++v) {
-          values[nn][v] = load_pair<Vector>(static_cast<T const*>(c.args.bias), c.args.bias_stride,
+          values[nn][v] = load_pair<Vector>(static_cast<T const*>(c.args.bias) + c.bias_offset, c.args.bias_stride,
                                             col0 + Slots::col(nn, v), c.N);
         }
       }
     }
   };
   __device__ __forceinline__ static void prepare(Context& c) {
-    c.bias_pairs = pairs_load_whole<T>(c.args.bias, c.args.bias_stride, c.N);
+    c.bias_pairs = pairs_load_whole<T>(c.args.bias, c.args.bias_stride, c.N) && c.args.bias_stride_group % 2 == 0;
   }
   template <class In>
   __device__ __forceinline__ static void apply(Context const&, In const& in, Where w, float& v0, float& v1) {
@@ -331,7 +332,7 @@ struct Chain {
 
   template <bool Fp8Output>
   __device__ __forceinline__ static Context make_context(fp8gen_epilogue_args const& args, int M, int N) {
-    Context c{args, M, N, M, nullptr, 1.f, 1.f, 0u, false, false};
+    Context c{args, M, N, M, nullptr, 0, 1.f, 1.f, 0u, false, false};
     (Ops::prepare(c), ...);
     if constexpr (Fp8Output && kQuantGroup == 0) c.out_scale_inv = 1.f / scalar_argument(args.out_scale_ptr, args.out_scale);
     return c;

@@ -4,8 +4,11 @@
 //
 // Warpgroup 0 is the producer: one thread issues TMA loads of A and B tiles
 // into a ring of shared-memory stages. Warpgroups 1..ConsumerWGs are
-// consumers: together they own a BM x BN output tile (each 1/ConsumerWGs of
-// its rows), issue FP8 wgmma on each stage and run the epilogue.
+// consumers that issue FP8 wgmma on each stage and run the epilogue.
+// Cooperative schedule: the consumers together own a BM x BN output tile
+// (each 1/ConsumerWGs of its rows). Ping-pong schedule: each of the two
+// consumers owns whole tiles, taking the CTA's work units in turn, so one's
+// epilogue runs while the other's MMA keeps the tensor cores busy.
 #pragma once
 
 #include <cute/arch/cluster_sm90.hpp>
@@ -33,7 +36,7 @@ enum class Accumulation { Promoted, Fast };
 enum class Grouping { None, Contiguous, Masked };
 
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
-          int ConsumerWGs, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
+          int ConsumerWGs, bool PingPong, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB,
           Grouping Grouping_, class EpilogueChain>
@@ -46,6 +49,10 @@ struct GemmConfig {
   static constexpr int kBlockK = BlockK;
   static constexpr int kStages = Stages_;
   static constexpr int kConsumerWGs = ConsumerWGs;
+  static constexpr bool kPingPong = PingPong;
+  // Warpgroups that share one output tile's MMA (each takes 64-row atoms of it).
+  static constexpr int kMmaWGs = PingPong ? 1 : ConsumerWGs;
+  static_assert(!PingPong || (ConsumerWGs == 2 && BlockM == 64), "ping-pong: two consumers, 64-row tiles");
   static constexpr Accumulation kAccumulation = Accum_;
   // wgmma k-steps (32 elements of K each) accumulated inside the tensor core before promotion.
   static constexpr int kPromotionK = PromotionK;
@@ -75,9 +82,9 @@ struct GemmConfig {
 
   using MmaAtom = decltype(cute::SM90::GMMA::ss_op_selector<
                            ElementA, ElementB, float,
-                           cute::Shape<cute::Int<BlockM / ConsumerWGs>, cute::Int<BlockN>, cute::Int<BlockK>>>());
+                           cute::Shape<cute::Int<BlockM / kMmaWGs>, cute::Int<BlockN>, cute::Int<BlockK>>>());
   using TiledMma = decltype(cute::make_tiled_mma(
-      MmaAtom{}, cute::Layout<cute::Shape<cute::Int<ConsumerWGs>, cute::_1, cute::_1>>{}));
+      MmaAtom{}, cute::Layout<cute::Shape<cute::Int<kMmaWGs>, cute::_1, cute::_1>>{}));
 
   // 1 x G group scales of A and B travel with each stage (see StagedScales).
   using StagedA = StagedScales<ElementScaleA, StagedGroupsA, BlockM>;
@@ -97,7 +104,8 @@ template <class Config>
 struct SharedStorage {
   alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
   alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
-  alignas(1024) uint8_t d[Config::OutputTile::kBytes];  // the TMA-store epilogue's staging tile
+  // The TMA-store epilogue's staging tile (one per consumer in ping-pong).
+  alignas(1024) uint8_t d[Config::OutputTile::kBytes * (Config::kPingPong ? 2 : 1)];
   typename Config::StagedA::template Buffer<Config::kStages> a_scales;
   typename Config::StagedB::template Buffer<Config::kStages> b_scales;
   StageBarriers<Config::kStages> barriers;
@@ -405,13 +413,17 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   using namespace cute;
   constexpr int BM = Config::kBlockM;
   constexpr int BN = Config::kBlockN;
+  // Ping-pong: this consumer's index among the two, and its thread index within its own tile.
+  int const consumer = consumer_thread / 128;
+  int const mma_thread = Config::kPingPong ? consumer_thread % 128 : consumer_thread;
   typename Config::TiledMma tiled_mma;
-  auto thr_mma = tiled_mma.get_thread_slice(consumer_thread);
+  auto thr_mma = tiled_mma.get_thread_slice(mma_thread);
   Tensor sA = make_tensor(make_smem_ptr(smem.a), typename Config::SmemLayoutA{});
   Tensor sB = make_tensor(make_smem_ptr(smem.b), typename Config::SmemLayoutB{});
   auto f = make_consumer_fragments(tiled_mma, thr_mma.make_fragment_A(thr_mma.partition_A(sA)),
                                    thr_mma.make_fragment_B(thr_mma.partition_B(sB)),
                                    partition_fragment_C(tiled_mma, Shape<Int<BM>, Int<BN>>{}));
+  uint8_t* tile_smem = smem.d + (Config::kPingPong ? consumer * Config::OutputTile::kBytes : 0);
 
   bool const warp_leader = (consumer_thread % 32) == 0;
   WorkScheduler const sched = p.scheduler<Config>();
@@ -421,27 +433,32 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       Epilogue::template make_context<is_fp8_output<typename Config::ElementD>()>(epilogue_args, p.M, p.N);
   if constexpr (Config::kGrouping == Grouping::Contiguous) ctx.row_groups = p.group_info;
 
+  int turn = 0;  // ping-pong: units alternate between the consumers
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
     int const group = p.group_of<Config>(t.m_block);
     if (group < 0) continue;
+    if (Config::kPingPong && (turn++ % 2) != consumer) {
+      st.template advance_by<Config::kStages>(unit.k_blocks);  // the other consumer's stages
+      continue;
+    }
     // B's scales of this expert
     Scales const tile_scales = Config::kGrouping == Grouping::None ? scales : scales.for_group(group);
     if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
       mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
-                                            consumer_thread, t.n_block * BN);
+                                            mma_thread, t.n_block * BN);
     } else if constexpr (Config::kAccumulation == Accumulation::Promoted) {
       mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
-                                consumer_thread, t.n_block * BN);
+                                mma_thread, t.n_block * BN);
     } else {
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
     if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
     ctx.row_limit = p.row_limit<Config>(group);
-    store_tile_tma<typename Config::OutputTile, Config::kConsumerWGs, BN, Epilogue,
-                   Config::kGrouping != Grouping::None>(f.accum, tile_scales, ctx, tma_d, smem.d, consumer_thread,
-                                                          t.m_block * BM, t.n_block * BN);
+    if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
+    store_tile_tma<typename Config::OutputTile, Config::kMmaWGs, BN, Epilogue, Config::kGrouping != Grouping::None>(
+        f.accum, tile_scales, ctx, tma_d, tile_smem, mma_thread, consumer, t.m_block * BM, t.n_block * BN);
   }
   Epilogue::flush(ctx);
   // Shared memory must stay valid until the last TMA store has read it.
@@ -477,7 +494,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     if constexpr (Config::StagedA::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_a);
     if constexpr (Config::StagedB::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_b);
     cute::prefetch_tma_descriptor(tma_d);
-    smem.barriers.init(Config::kConsumerWGs * 4 * Config::kClusterM);
+    smem.barriers.init(Config::kMmaWGs * 4 * Config::kClusterM);
   }
   // Peers multicast into this CTA's stages and arrive on its barriers: all
   // must see every barrier initialized, and none may exit while a peer still can.

@@ -21,6 +21,14 @@ struct PipelineState {
       phase ^= 1u;
     }
   }
+
+  // `steps` advances at once (a ping-pong consumer stepping over the other's stages).
+  template <int Stages>
+  __device__ __forceinline__ void advance_by(int steps) {
+    int const next = stage + steps;
+    phase ^= static_cast<uint32_t>(next / Stages) & 1u;
+    stage = next % Stages;
+  }
 };
 
 template <int Stages>

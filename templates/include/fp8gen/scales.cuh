@@ -171,7 +171,7 @@ struct KGroupFactors {
     if constexpr (kStagedA) {
       int const group_in_stage = (k0 % Config::kBlockK) / Scales::A::kGroupK;
       return decode_scale_smem(smem.a_scales.group(stage, group_in_stage) + row0 +
-                               row_offset<Config::kConsumerWGs>(mm, r));
+                               row_offset<Config::kMmaWGs>(mm, r));
     } else {
       return 1.f;
     }
