@@ -5,7 +5,8 @@
 
 Covers M and N off the tile, K = 16 (one partial K block), the smallest (64-row) and largest
 (128x128) default tiles, every scale-reading path (per-tensor, per-row, A groups x B blocks, A groups
-x B groups, both TMA-staged, UE8M0), the TMA-store epilogue, split-K and 2-CTA clusters. Each result is also checked against
+x B groups, both TMA-staged, UE8M0), the TMA-store epilogue, split-K, 2-CTA clusters and the
+ping-pong schedule. Each result is also checked against
 float64, so a run that the sanitizer passes still has to be right.
 """
 
@@ -22,18 +23,21 @@ RECIPES = [("tensor", "tensor", "f32"), ("row", "row", "f32"), ("group", "block"
 
 
 # How the GEMM runs: the kernel fp8gen.gemm picks; the same with K split 3 ways (fp32 partials,
-# arrival counters, last-CTA reduction); a 2-CTA cluster kernel (B multicast) for the recipe.
-VARIANTS = ["default", "split_k=3", "cluster 2x1"]
+# arrival counters, last-CTA reduction); a 2-CTA cluster kernel (B multicast) for the recipe; the
+# ping-pong schedule (two consumers alternating 64-row tiles).
+VARIANTS = ["default", "split_k=3", "cluster 2x1", "ping-pong"]
 
 
 def scale_dtype_of(kind: str, scale_dtype: str) -> str:
     return scale_dtype if kind in ("group", "block") else "f32"
 
 
-def cluster_kernel(recipe_a: str, recipe_b: str, scale_dtype: str):
-    tile = (128, 64, 128) if recipe_b == "group" else (128, 128, 128)
+def variant_kernel(variant: str, recipe_a: str, recipe_b: str, scale_dtype: str):
+    width = 64 if recipe_b == "group" else 128
+    layout = {"tile": (128, width, 128), "cluster": (2, 1)} if variant == "cluster 2x1" else {
+        "tile": (64, width, 128), "schedule": "pingpong"}
     return fp8gen.compile(fp8gen.GemmSpec(
-        out="f32", tile=tile, cluster=(2, 1),
+        out="f32", **layout,
         scale_a=fp8gen.ScaleRecipe(recipe_a, dtype=scale_dtype_of(recipe_a, scale_dtype)),
         scale_b=fp8gen.ScaleRecipe(recipe_b, dtype=scale_dtype_of(recipe_b, scale_dtype))))
 
@@ -43,8 +47,8 @@ def run(m: int, n: int, k: int, recipe_a: str, recipe_b: str, scale_dtype: str, 
     w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
     qa, sa = fp8gen.quantize(x, recipe_a, scale_dtype=scale_dtype_of(recipe_a, scale_dtype))
     qb, sb = fp8gen.quantize(w, recipe_b, scale_dtype=scale_dtype_of(recipe_b, scale_dtype))
-    if variant == "cluster 2x1":
-        out = cluster_kernel(recipe_a, recipe_b, scale_dtype)(qa, qb, sa, sb)
+    if variant in ("cluster 2x1", "ping-pong"):
+        out = variant_kernel(variant, recipe_a, recipe_b, scale_dtype)(qa, qb, sa, sb)
     else:
         split_k = min(3, -(-k // 128)) if variant == "split_k=3" else None
         out = fp8gen.gemm(qa, qb, sa, sb, out_dtype=torch.float32, split_k=split_k)

@@ -19,6 +19,7 @@ SPECS = [
     GemmSpec(name="group_ue8m0", scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("group", dtype="ue8m0"),
              tile=(128, 64, 128)),
     GemmSpec(name="row_cluster", scale_a="row", scale_b="row", cluster=(2, 1)),
+    GemmSpec(name="block_pingpong", scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong"),
 ]
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
                                 reason="needs cmake and a C compiler")
