@@ -1,3 +1,4 @@
+import pytest
 import subprocess
 import sys
 
@@ -36,3 +37,13 @@ def test_progress_bar():
     assert progress_bar(0, 4, width=8) == "[........] 0/4"
     assert progress_bar(2, 4, width=8) == "[####....] 2/4"
     assert progress_bar(4, 4, width=8) == "[########] 4/4"
+
+
+@pytest.mark.parametrize("command", ["bench", "tune"])
+def test_gpu_commands_exit_2_without_a_gpu(command, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main([command, "--recipe", "tensor"]) == 2
+    assert f"fp8gen {command} needs a CUDA GPU" in capsys.readouterr().err
