@@ -40,8 +40,9 @@ class Kernel:
         self._load_lock = threading.Lock()
         self._a_dtype = checks.FP8_DTYPES[self.spec.a]
         self._b_dtype = checks.FP8_DTYPES[self.spec.b]
-        self.out_dtype = checks.ALL_OUT_DTYPES[self.spec.out]
+        self.out_dtype = checks.OUT_DTYPES[self.spec.out]
         self._chain_ops = {op.op for op in self.spec.epilogue}
+        self._fp8_out = self.spec.out in checks.FP8_DTYPES
         self._group_quantize = epilogue_dsl.find(self.spec.epilogue, "group_quantize")
 
     def __repr__(self) -> str:
@@ -100,11 +101,14 @@ class Kernel:
             out.copy_(target)
         return result
 
-    def _epilogue_arguments(self, m: int, n: int, device: torch.device, **given) -> tuple[EpilogueArgs, torch.Tensor | None]:
-        """The kernel's EpilogueArgs from the call's epilogue arguments (checked against the chain)."""
-        fp8_out = self.spec.out in checks.FP8_OUT_DTYPES
-        checks.unused_epilogue_arguments(self._chain_ops, fp8_out, **given)
-        args = EpilogueArgs(alpha=1.0, beta=1.0, out_scale=1.0)
+    def _epilogue_arguments(self, m: int, n: int, device: torch.device, bias_stride_group: int = 0,
+                            **given) -> tuple[EpilogueArgs, torch.Tensor | None]:
+        """The kernel's EpilogueArgs from the call's epilogue arguments (checked against the chain).
+        bias_stride_group: grouped kernels with a bias per expert (fp8gen/grouped.py)."""
+        if not self._chain_ops and not self._fp8_out and all(value is None for value in given.values()):
+            return _NO_EPILOGUE, None  # the plain kernels' per-call path
+        checks.unused_epilogue_arguments(self._chain_ops, self._fp8_out, **given)
+        args = EpilogueArgs(alpha=1.0, beta=1.0, out_scale=1.0, bias_stride_group=bias_stride_group)
         chain = self.spec.epilogue
         if given["alpha"] is not None:
             args.alpha, args.alpha_ptr = checks.scalar_argument("alpha", given["alpha"], device)
@@ -186,6 +190,10 @@ class Kernel:
         stream = torch.cuda.current_stream(device_index).cuda_stream
         self._kernel().launch(shape, stream, device_index, args, types)
 
+
+
+# Launches copy kernel parameters, so every kernel without run-time epilogue values shares one struct.
+_NO_EPILOGUE = EpilogueArgs(alpha=1.0, beta=1.0, out_scale=1.0)
 
 
 @dataclass(frozen=True)
@@ -294,7 +302,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     """
     a = checks.check_operand("a", a)
     b = checks.check_operand("b", b)
-    if out_dtype not in OUT_FORMAT_OF_DTYPE:
+    if out_dtype not in checks.OUT_OF_DTYPE:
         raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
                          "torch.float8_e4m3fn or torch.float8_e5m2")
     if a.shape[1] != b.shape[1]:
@@ -302,7 +310,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     (m, k), n = a.shape, b.shape[0]
     recipe_a = _recipe_of("scale_a", scale_a, m, k, "a")
     recipe_b = _recipe_of("scale_b", scale_b, n, k, "b")
-    out_format = OUT_FORMAT_OF_DTYPE[out_dtype]
+    out_format = checks.OUT_OF_DTYPE[out_dtype]
     chain = _chain_of(out_format, alpha is not None, _bias_signature(bias, m, n),
                       _dtype_name("residual", residual), _activation_signature(activation), amax_out is not None,
                       requantize)
@@ -312,18 +320,16 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
                          beta=beta, out_scale=out_scale, amax_out=amax_out)
 
 
-OUT_FORMAT_OF_DTYPE = {v: k for k, v in checks.ALL_OUT_DTYPES.items()}
 REQUANTIZE_CHOICES = {"1x128": "f32", "1x128_ue8m0": "ue8m0"}
-VECTOR_FORMAT_OF_DTYPE = {v: k for k, v in checks.VECTOR_DTYPES.items()}
 
 
 def _dtype_name(name: str, t) -> str | None:
     if t is None:
         return None
     t = checks.require_tensor(name, t)
-    if t.dtype not in VECTOR_FORMAT_OF_DTYPE:
+    if t.dtype not in checks.VECTOR_OF_DTYPE:
         raise InputError(f"{name} has dtype {t.dtype}; expected torch.bfloat16, torch.float16 or torch.float32")
-    return VECTOR_FORMAT_OF_DTYPE[t.dtype]
+    return checks.VECTOR_OF_DTYPE[t.dtype]
 
 
 def _bias_signature(bias, m: int, n: int) -> tuple[str, str] | None:
@@ -336,7 +342,7 @@ def _bias_signature(bias, m: int, n: int) -> tuple[str, str] | None:
 
 
 def _activation_signature(activation):
-    if activation is None or activation in ("relu", "gelu", "gelu_tanh", "silu"):
+    if activation is None or activation in epilogue_dsl.ACTIVATION_NAMES:
         return activation
     if isinstance(activation, tuple) and len(activation) == 3 and activation[0] == "clamp":
         return activation
@@ -350,7 +356,7 @@ def _chain_of(out: str, alpha: bool, bias, residual, activation, amax: bool,
     """The epilogue chain gemm()'s arguments describe (cached: it is built on every call)."""
     if requantize is not None and requantize not in REQUANTIZE_CHOICES:
         raise InputError(f"requantize={requantize!r} is invalid; use None, '1x128' or '1x128_ue8m0'")
-    if requantize is not None and out not in checks.FP8_OUT_DTYPES:
+    if requantize is not None and out not in checks.FP8_DTYPES:
         raise InputError("requantize needs an FP8 out_dtype (torch.float8_e4m3fn or torch.float8_e5m2)")
     ops: list = ["alpha"] if alpha else []
     if bias is not None:

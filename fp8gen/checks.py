@@ -8,9 +8,12 @@ from .errors import InputError
 from .spec import ceil_div
 
 FP8_DTYPES = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
-OUT_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+# 16/32-bit formats: outputs, and what bias and residual tensors may hold
+VECTOR_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+OUT_DTYPES = {**VECTOR_DTYPES, **FP8_DTYPES}
 FORMAT_OF_DTYPE = {v: k for k, v in FP8_DTYPES.items()}
 OUT_OF_DTYPE = {v: k for k, v in OUT_DTYPES.items()}
+VECTOR_OF_DTYPE = {v: k for k, v in VECTOR_DTYPES.items()}
 TMA_ALIGNMENT = 16
 
 
@@ -152,9 +155,6 @@ def check_out(out, m: int, n: int, dtype: torch.dtype, device: torch.device) -> 
     return out
 
 
-VECTOR_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
-FP8_OUT_DTYPES = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
-ALL_OUT_DTYPES = {**OUT_DTYPES, **FP8_OUT_DTYPES}
 
 
 def scalar_argument(name: str, value, device: torch.device) -> tuple[float, int]:

@@ -23,7 +23,8 @@ from typing import Union
 from .errors import SpecError
 
 OP_NAMES = ("alpha", "bias", "residual", "relu", "gelu", "silu", "clamp", "amax", "group_quantize")
-ACTIVATIONS = ("relu", "gelu", "silu", "clamp")
+# Activation names the Python surface (fp8gen.gemm, torch ops, FP8Linear) takes: ops or shorthands of ops.
+ACTIVATION_NAMES = ("relu", "gelu", "gelu_tanh", "silu")
 VECTOR_DTYPES = ("bf16", "f16", "f32")
 BIAS_AXES = ("column", "row")
 GELU_FORMS = ("none", "tanh")

@@ -50,9 +50,10 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     sa2 = _flat_scale_a(scale_a, layout, rows)
     recipe_a = api._recipe_of("scale_a", sa2, rows, k, "a")
     recipe_b, b_scale_args = _expert_scales(scale_b, groups, n, k, device)
-    if out_dtype not in api.OUT_FORMAT_OF_DTYPE:
-        raise InputError(f"out_dtype={out_dtype} is not supported")
-    out_format = api.OUT_FORMAT_OF_DTYPE[out_dtype]
+    if out_dtype not in checks.OUT_OF_DTYPE:
+        raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
+                         "torch.float8_e4m3fn or torch.float8_e5m2")
+    out_format = checks.OUT_OF_DTYPE[out_dtype]
     shared_bias, bias_stride_group = _expert_bias(bias, groups, n)
     chain = api._chain_of(out_format, alpha is not None, api._bias_signature(shared_bias, -1, n), None,
                           api._activation_signature(activation), amax_out is not None, None)
@@ -67,9 +68,9 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     kernel = compile_spec(spec)
     scales = checks.scale_argument("scale_a", sa2, spec.scale_a, rows, k, device) + b_scale_args[:3]
     staged = (checks.tma_scale_layout(sa2) if spec.staged_groups("a") else None, None)
-    epilogue, _ = kernel._epilogue_arguments(rows, n, device, alpha=alpha, bias=shared_bias, residual=None,
-                                             beta=None, out_scale=out_scale, amax_out=amax_out, group_scales_out=None)
-    epilogue.bias_stride_group = bias_stride_group
+    epilogue, _ = kernel._epilogue_arguments(rows, n, device, bias_stride_group, alpha=alpha, bias=shared_bias,
+                                             residual=None, beta=None, out_scale=out_scale, amax_out=amax_out,
+                                             group_scales_out=None)
     kernel._launch(a2, b2, scales, staged, out2, rows, n, k, 1, device.index, epilogue,
                    GroupArguments(b_scale_args[3], info.data_ptr(), group_rows))
     return out

@@ -13,17 +13,18 @@ custom op, so modules using FP8Linear compile with torch.compile(fullgraph=True)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
 from . import torch_ops  # noqa: F401 - registers torch.ops.fp8gen
+from .epilogue import ACTIVATION_NAMES
 from .errors import InputError
 from .quantize import quantize
 
-from typing import NamedTuple
-
 RECIPES = {"block": ("block", "group"), "channel": ("row", "row")}  # recipe -> (weight, activation) quantization
-ACTIVATIONS = (None, "relu", "gelu", "gelu_tanh", "silu")
+ACTIVATIONS = (None,) + ACTIVATION_NAMES
 
 
 class FP8Activation(NamedTuple):
@@ -85,7 +86,7 @@ class FP8Linear(nn.Module):
         shape = (*data.shape[:-1], self.out_features)
         if self.quantize_output:
             y, scales = torch.ops.fp8gen.gemm_requantize(xq, self.weight, x_scale, self.weight_scale,
-                                                         torch.float8_e4m3fn, self.bias, self.activation or "", "f32")
+                                                         torch.float8_e4m3fn, self.bias, self.activation or "", "1x128")
             return FP8Activation(y.reshape(shape), scales)
         y = torch.ops.fp8gen.gemm(xq, self.weight, x_scale, self.weight_scale, self.out_dtype, self.bias, None,
                                   1.0, 1.0, self.activation or "", None, 0)

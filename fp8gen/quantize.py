@@ -91,8 +91,7 @@ def rows_contiguous(scale: torch.Tensor) -> torch.Tensor:
 def empty_rows_contiguous(rows: int, groups: int, dtype: torch.dtype, device) -> torch.Tensor:
     """An uninitialized (rows, groups) scale tensor in the layout of rows_contiguous."""
     align = 16 // dtype.itemsize
-    buffer = torch.empty((groups, -(-rows // align) * align), dtype=dtype, device=device)
-    return buffer[:, :rows].t()
+    return torch.empty_strided((rows, groups), (1, -(-rows // align) * align), dtype=dtype, device=device)
 
 
 def dequantize(q: torch.Tensor, scale: torch.Tensor, recipe: str, *, group_size: int = 128) -> torch.Tensor:

@@ -110,7 +110,7 @@ class GemmSpec:
     cluster: tuple[int, int] = (1, 1)
     stages: Union[int, str] = "auto"
     schedule: str = "cooperative"
-    raster_group: int = 8  # DEFAULT_RASTER_GROUP
+    raster_group: int = DEFAULT_RASTER_GROUP
     epilogue: tuple[epilogue_dsl.EpilogueOp, ...] = ()
     grouping: str = "none"
     name: str = ""
@@ -322,13 +322,16 @@ class GemmSpec:
 
     def default_name(self) -> str:
         bm, bn, bk = self.tile
-        cluster = "" if self.cluster == (1, 1) else f"_c{self.cluster[0]}x{self.cluster[1]}"
-        cluster += {"none": "", "contiguous": "_gcontig", "masked": "_gmasked"}[self.grouping]
-        cluster += f"_r{self.raster_group}" if self.raster_group != DEFAULT_RASTER_GROUP else ""
-        cluster += "_pp" if self.schedule == "pingpong" else ""
+        # Non-default layout choices, each a short suffix: cluster, grouping, rasterization, schedule.
+        layout = "".join([
+            "" if self.cluster == (1, 1) else f"_c{self.cluster[0]}x{self.cluster[1]}",
+            {"none": "", "contiguous": "_gcontig", "masked": "_gmasked"}[self.grouping],
+            "" if self.raster_group == DEFAULT_RASTER_GROUP else f"_r{self.raster_group}",
+            "_pp" if self.schedule == "pingpong" else "",
+        ])
         chain = f"_{epilogue_dsl.chain_label(self.epilogue)}" if self.epilogue else ""
         name = (f"gemm_{self.a}_{self.b}_{self.out}_{self.scale_a.label()}_{self.scale_b.label()}"
-                f"_{bm}x{bn}x{bk}{cluster}_s{self.stages}_{self.accumulation_label()}")
+                f"_{bm}x{bn}x{bk}{layout}_s{self.stages}_{self.accumulation_label()}")
         if len(name) + len(chain) > MAX_NAME_LENGTH:  # long chains: a digest keeps names within the limit
             chain = "_epi" + hashlib.sha256(chain.encode()).hexdigest()[:12]
         return name + chain

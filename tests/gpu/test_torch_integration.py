@@ -95,7 +95,7 @@ def test_op_is_consistent_with_its_fake(generator):
     bias = torch.randn(136, device="cuda", generator=generator).to(torch.bfloat16)
     torch.library.opcheck(torch.ops.fp8gen.gemm, (a, b, sa, sb, torch.bfloat16, bias, None, 0.5, 1.0, "silu", None, 0),
                           test_utils=("test_schema", "test_faketensor"))
-    d, scales = torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, bias, "gelu", "f32")
+    d, scales = torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, bias, "gelu", "1x128")
     direct, direct_scales = fp8gen.gemm(a, b, sa, sb, bias=bias, activation="gelu", out_dtype=torch.float8_e4m3fn,
                                         requantize="1x128")
     assert torch.equal(d.view(torch.uint8), direct.view(torch.uint8)) and torch.equal(scales, direct_scales)

@@ -117,3 +117,62 @@ def test_epilogue_tensor_checks_name_the_argument():
     with pytest.raises(InputError, match="must be a number"):
         checks.scalar_argument("alpha", True, cpu)
     assert checks.scalar_argument("alpha", 2, cpu) == (2.0, 0)
+
+
+def test_call_arguments_are_checked_against_the_chain(tmp_path, monkeypatch):
+    """Kernel-level epilogue checks that run before anything touches the GPU (CPU tensors suffice)."""
+    import fp8gen
+    from fp8gen import api
+
+    monkeypatch.setenv("FP8GEN_CACHE_DIR", str(tmp_path))
+    cpu = torch.device("cpu")
+    none = dict(alpha=None, bias=None, residual=None, beta=None, out_scale=None, amax_out=None, group_scales_out=None)
+    plain = fp8gen.compile(GemmSpec())
+    assert plain._epilogue_arguments(4, 8, cpu, **none) == (api._NO_EPILOGUE, None)
+    with pytest.raises(InputError, match="no 'alpha' op"):
+        plain._epilogue_arguments(4, 8, cpu, **{**none, "alpha": 2.0})
+    fused = fp8gen.compile(GemmSpec(out="e4m3", epilogue=[{"op": "residual", "dtype": "f32"}, "amax"]))
+    with pytest.raises(InputError, match="pass residual="):
+        fused._epilogue_arguments(4, 8, cpu, **none)
+    residual = torch.zeros(4, 8)
+    with pytest.raises(InputError, match="pass amax_out="):
+        fused._epilogue_arguments(4, 8, cpu, **{**none, "residual": residual})
+    with pytest.raises(InputError, match="beta must be a host number"):
+        fused._epilogue_arguments(4, 8, cpu, **{**none, "residual": residual, "beta": torch.ones(1),
+                                                "amax_out": torch.zeros(1)})
+    with pytest.raises(InputError, match="amax_out must be a one-element torch.float32"):
+        fused._epilogue_arguments(4, 8, cpu, **{**none, "residual": residual, "amax_out": torch.zeros(2)})
+    amax = torch.full((1,), 5.0)
+    args, _ = fused._epilogue_arguments(4, 8, cpu, **{**none, "residual": residual, "beta": 0.5, "out_scale": 2.0,
+                                                      "amax_out": amax})
+    assert args.beta == 0.5 and args.out_scale == 2.0 and args.residual == residual.data_ptr()
+    assert amax.item() == 0.0, "amax_out is zeroed before the kernel max-es into it"
+
+
+def test_group_scales_out_is_checked():
+    cpu = torch.device("cpu")
+    op = EpilogueOp("group_quantize", group_size=128, dtype="ue8m0")
+    good = torch.empty(4, 3, dtype=torch.float8_e8m0fnu)
+    assert checks.group_scales_argument(good, op, 4, 300, cpu) is good
+    with pytest.raises(InputError, match=r"expected \(4, 3\)"):
+        checks.group_scales_argument(torch.empty(4, 2, dtype=torch.float8_e8m0fnu), op, 4, 300, cpu)
+    with pytest.raises(InputError, match="reads torch.float8_e8m0fnu"):
+        checks.group_scales_argument(torch.empty(4, 3), op, 4, 300, cpu)
+
+
+def test_gemm_arguments_that_build_the_chain_are_checked():
+    from fp8gen import api
+
+    with pytest.raises(InputError, match="requantize='2x128' is invalid"):
+        api._chain_of("e4m3", False, None, None, None, False, "2x128")
+    with pytest.raises(InputError, match="requantize needs an FP8 out_dtype"):
+        api._chain_of("bf16", False, None, None, None, False, "1x128")
+    with pytest.raises(InputError, match="invalid epilogue arguments"):
+        api._chain_of("bf16", False, None, None, ("clamp", 2.0, 1.0), False, None)
+    with pytest.raises(InputError, match=r"expected \(8,\) per output column or \(4,\) per row"):
+        api._bias_signature(torch.zeros(5, dtype=torch.bfloat16), 4, 8)
+    with pytest.raises(InputError, match="bias has dtype torch.float64"):
+        api._bias_signature(torch.zeros(8, dtype=torch.float64), 4, 8)
+    assert api._bias_signature(torch.zeros(4, dtype=torch.float16), 4, 8) == ("row", "f16")
+    chain = api._chain_of("e4m3", True, ("column", "bf16"), "f32", "gelu_tanh", True, "1x128_ue8m0")
+    assert [op.op for op in chain] == ["alpha", "bias", "residual", "gelu", "amax", "group_quantize"]

@@ -68,3 +68,36 @@ def test_count_validation_names_the_problem():
         _validate_counts(torch.tensor([0, 129], dtype=torch.int32), group_rows=128)
     with pytest.raises(InputError, match="counts from -1"):
         _validate_counts(torch.tensor([-1, 5], dtype=torch.int32), group_rows=128)
+
+
+def test_grouped_argument_checks_before_the_gpu():
+    from fp8gen import grouped
+
+    cpu = torch.device("cpu")
+    with pytest.raises(InputError, match="b must be 3-D"):
+        grouped._experts(torch.zeros(4, 16))
+    with pytest.raises(InputError, match="no experts"):
+        grouped._experts(torch.zeros(0, 4, 16))
+    with pytest.raises(InputError, match="stacked without gaps"):
+        grouped._experts(torch.zeros(2, 8, 16)[:, :4])
+    with pytest.raises(InputError, match="multiple of 128 rows"):
+        grouped._tokens(torch.zeros(200, 16), "contiguous", 2, 16)
+    with pytest.raises(InputError, match=r"must be 3-D \(2, M_max, K\)"):
+        grouped._tokens(torch.zeros(128, 16), "masked", 2, 16)
+    with pytest.raises(InputError, match="multiple of 64"):
+        grouped._tokens(torch.zeros(2, 100, 16), "masked", 2, 16)
+    with pytest.raises(InputError, match=r"grouped B scales are \(2,\)"):
+        grouped._expert_scales(torch.ones(3), 2, 256, 256, cpu)
+    recipe, (_, row, k, group) = grouped._expert_scales(torch.ones(2, 2, 2), 2, 256, 256, cpu)
+    assert recipe.kind == "block" and (row, k, group) == (2, 1, 4)
+    assert grouped._expert_scales(torch.ones(2, 256), 2, 256, 256, cpu)[0].kind == "row"
+    with pytest.raises(InputError, match=r"\(256,\) shared by the experts or \(2, 256\) per expert"):
+        grouped._expert_bias(torch.zeros(3, 256), 2, 256)
+    per_expert = torch.zeros(2, 256)
+    assert grouped._expert_bias(per_expert, 2, 256)[1] == 256
+    with pytest.raises(InputError, match="must be a torch.int32 tensor of shape"):
+        grouped._group_info(torch.zeros(2), "masked", 256, 2, 128, cpu, False)
+    with pytest.raises(InputError, match=r"out must be torch.bfloat16 of shape \(2, 128, 256\)"):
+        grouped._output(torch.zeros(256, 256, dtype=torch.bfloat16), "masked", 256, 2, 128, 256, torch.bfloat16, cpu)
+    with pytest.raises(InputError, match="multiple of 16"):
+        grouped._output(None, "contiguous", 128, 2, 0, 262, torch.float32, cpu)  # 1048 bytes a row

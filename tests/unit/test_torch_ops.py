@@ -40,12 +40,12 @@ def test_fake_gemm_infers_output_shape_and_dtype(recipe, out_dtype):
     assert out.shape == (M, N) and out.dtype == out_dtype and out.device.type == "cuda"
 
 
-@pytest.mark.parametrize("scale_dtype,expected", [("f32", torch.float32), ("ue8m0", torch.float8_e8m0fnu)])
-def test_fake_requantize_gives_data_and_rows_contiguous_scales(scale_dtype, expected):
+@pytest.mark.parametrize("requantize,expected", [("1x128", torch.float32), ("1x128_ue8m0", torch.float8_e8m0fnu)])
+def test_fake_requantize_gives_data_and_rows_contiguous_scales(requantize, expected):
     mode = FakeTensorMode()
     a, b, sa, sb = fake_operands(mode, "group_block")
     with mode:
-        d, scales = torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, None, "silu", scale_dtype)
+        d, scales = torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, None, "silu", requantize)
     assert d.shape == (M, N) and d.dtype == torch.float8_e4m3fn
     assert scales.shape == (M, 2) and scales.dtype == expected and scales.stride(0) == 1
 
