@@ -7,6 +7,7 @@ points vs torch._scaled_mm vs a bare cuLaunchKernelEx of the same fp8gen kernel 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import sys
 import time
@@ -15,47 +16,44 @@ import torch
 
 import fp8gen
 import fp8gen.torch_ops  # noqa: F401
-from fp8gen.bench import environment
+from fp8gen.bench import environment, random_inputs
+from fp8gen.quantize import rows_contiguous
 from fp8gen.runtime import _driver
 
 N, K = 7168, 2048
 
 
-def per_call_us(call, calls: int) -> float:
-    """Median over 3 rounds of the mean CPU time per call, with a long GPU sleep queued first."""
-    rounds = []
-    for _ in range(3):
+def per_call_us(call, calls: int, rounds: int = 7) -> float:
+    """The best of `rounds` rounds of the mean CPU time per call, each with a long GPU sleep queued first.
+    The minimum, because on a shared host noise only ever adds time."""
+    best = float("inf")
+    for _ in range(rounds):
         torch.cuda._sleep(int(calls * 2e5))  # ~0.1 ms of GPU time per call: every call below only enqueues
         start = time.perf_counter()
         for _ in range(calls):
             call()
-        rounds.append((time.perf_counter() - start) / calls * 1e6)
+        best = min(best, (time.perf_counter() - start) / calls * 1e6)
         torch.cuda.synchronize()
-    return sorted(rounds)[len(rounds) // 2]
+    return best
 
 
-def bare_launch(kernel: fp8gen.Kernel, a, b, sa, sb, out):
-    """cuLaunchKernelEx with everything prebuilt: the floor any Python entry point pays."""
-    captured = {}
-    loaded = kernel._kernel()
-    original = loaded.launch
-
-    def record(shape, stream, device_index, args, types):
-        captured.update(shape=shape, args=args, types=types)
-        original(shape, stream, device_index, args, types)
-
-    loaded.launch = record
+def bare_launches(kernel: fp8gen.Kernel, a, b, sa, sb, out):
+    """The launch fp8gen replays, issued with nothing else around it: through fp8gen's ctypes call, and
+    through cuda.bindings' cuLaunchKernelEx with the same prebuilt void** parameters."""
     kernel(a, b, sa, sb, out=out, split_k=1)
-    loaded.launch = original
+    if not kernel._plans:
+        raise RuntimeError("this call is not replayed (e.g. its scales need a copy per call)")
+    prepared = next(iter(kernel._plans.values()))._launch
+    stream = torch.cuda.current_stream().cuda_stream
     driver = _driver()
     config = driver.CUlaunchConfig()
-    shape = captured["shape"]
-    config.gridDimX, config.gridDimY, config.gridDimZ = shape.grid
-    config.blockDimX, config.blockDimY, config.blockDimZ = shape.block
-    config.sharedMemBytes = shape.smem_bytes
-    config.hStream = driver.CUstream(torch.cuda.current_stream().cuda_stream)
-    params = (captured["args"], captured["types"])
-    return lambda: driver.cuLaunchKernelEx(config, loaded._kernel, params, 0)
+    config.gridDimX, config.gridDimY, config.gridDimZ = prepared._config.grid
+    config.blockDimX, config.blockDimY, config.blockDimZ = prepared._config.block
+    config.sharedMemBytes = prepared._config.shared_mem_bytes
+    config.hStream = driver.CUstream(stream)
+    handle = kernel._kernel()._kernel
+    params = ctypes.addressof(prepared._pointers)
+    return (lambda: prepared.launch(stream)), (lambda: driver.cuLaunchKernelEx(config, handle, params, 0))
 
 
 def main(argv=None) -> int:
@@ -64,27 +62,39 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default="host_overhead.json")
     args = parser.parse_args(argv)
     rows = []
-    print(f"{'M':>4s} {'fp8gen.gemm':>12s} {'Kernel()':>9s} {'torch.ops':>10s} {'bare launch':>12s} "
-          f"{'_scaled_mm':>11s}   (us of CPU per call, N={N}, K={K}, per-tensor bf16)")
-    for m in (1, 16, 64):
-        a = (torch.randn(m, K, device="cuda")).to(torch.float8_e4m3fn)
-        b = (torch.randn(N, K, device="cuda")).to(torch.float8_e4m3fn)
-        sa, sb = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
-        out = torch.empty(m, N, dtype=torch.bfloat16, device="cuda")
-        kernel = fp8gen.compile(fp8gen.heuristics.choose_spec(m, N, K, "e4m3", "e4m3", "bf16", "tensor", "tensor"))
-        calls = {
-            "fp8gen.gemm": lambda: fp8gen.gemm(a, b, sa, sb, out=out, split_k=1),
-            "Kernel()": lambda: kernel(a, b, sa, sb, out=out, split_k=1),
-            "torch.ops": lambda: torch.ops.fp8gen.gemm(a, b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "", None, 1),
-            "bare launch": bare_launch(kernel, a, b, sa, sb, out),
-            "_scaled_mm": lambda: torch._scaled_mm(a, b.t(), sa, sb, out_dtype=torch.bfloat16),
-        }
-        for call in calls.values():
-            call()
-        torch.cuda.synchronize()
-        row = {"m": m, **{name: per_call_us(call, args.calls) for name, call in calls.items()}}
-        rows.append(row)
-        print(f"{m:4d} " + " ".join(f"{row[name]:{max(9, len(name))}.1f}" for name in calls))
+    names = ["fp8gen.gemm", "Kernel()", "torch.ops", "ctypes launch", "cuda-python launch", "_scaled_mm"]
+    print(f"{'recipe':6s} {'M':>4s} " + " ".join(f"{name:>{max(9, len(name))}s}" for name in names)
+          + f"   (us of CPU per call, N={N}, K={K}, bf16 out)")
+    for recipe in ("tensor", "block"):
+        for m in (1, 16, 64):
+            inputs = random_inputs(recipe, m, N, K)  # the same values in fp8gen's and _scaled_mm's layouts
+            a, b, (sa, sb), out = inputs.a, inputs.b, inputs.ours, inputs.out
+            if recipe == "block":  # A's group scales as fp8gen.quantize returns them: TMA-readable at any M
+                sa = rows_contiguous(sa)
+            scaled_mm = lambda: torch._scaled_mm(a, b.t(), *inputs.theirs, out_dtype=torch.bfloat16)  # noqa: E731
+            kind_a, kind_b = ("tensor", "tensor") if recipe == "tensor" else ("group", "block")
+            kernel = fp8gen.compile(fp8gen.heuristics.choose_spec(m, N, K, "e4m3", "e4m3", "bf16", kind_a, kind_b))
+            ctypes_launch, cuda_python_launch = bare_launches(kernel, a, b, sa, sb, out)
+            calls = {
+                "fp8gen.gemm": lambda: fp8gen.gemm(a, b, sa, sb, out=out, split_k=1),
+                "Kernel()": lambda: kernel(a, b, sa, sb, out=out, split_k=1),
+                "torch.ops": lambda: torch.ops.fp8gen.gemm(a, b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "",
+                                                           None, 1),
+                "ctypes launch": ctypes_launch,
+                "cuda-python launch": cuda_python_launch,
+                "_scaled_mm": scaled_mm,
+            }
+            try:
+                scaled_mm()
+            except RuntimeError:  # cuBLASLt's blockwise path rejects some M (e.g. M = 1)
+                del calls["_scaled_mm"]
+            for call in calls.values():
+                call()
+            torch.cuda.synchronize()
+            row = {"recipe": recipe, "m": m, **{name: per_call_us(call, args.calls) for name, call in calls.items()}}
+            rows.append(row)
+            print(f"{recipe:6s} {m:4d} " + " ".join(f"{row[name]:{max(9, len(name))}.1f}" if name in row
+                                                   else f"{'n/a':>{max(9, len(name))}s}" for name in names))
     with open(args.json, "w") as f:
         json.dump({"environment": environment(), "n": N, "k": K, "rows": rows}, f, indent=2)
     return 0

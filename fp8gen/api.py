@@ -16,7 +16,7 @@ from .errors import Fp8genError, InputError
 from . import heuristics
 from . import tuning
 from .quantize import empty_rows_contiguous
-from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, tma_descriptor_2d
+from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, tma_descriptor_2d
 from .spec import GemmSpec, ScaleRecipe, ceil_div
 
 
@@ -44,6 +44,7 @@ class Kernel:
         self._chain_ops = {op.op for op in self.spec.epilogue}
         self._fp8_out = self.spec.out in checks.FP8_DTYPES
         self._group_quantize = epilogue_dsl.find(self.spec.epilogue, "group_quantize")
+        self._plans: dict[tuple, CallPlan] = {}
 
     def __repr__(self) -> str:
         return f"Kernel({self.spec.summary()})"
@@ -71,6 +72,19 @@ class Kernel:
         tensor, overwritten with max |x|), group_scales_out (group_quantize: where the scales go;
         allocated when None). Returns D, or (D, group scales) for a group_quantize chain.
         """
+        key = _call_key((a, b, scale_a, scale_b, out, split_k),
+                        (alpha, bias, residual, beta, out_scale, amax_out, group_scales_out))
+        result = _replay(self._plans, key, out)
+        if result is None:
+            result, plan = self._call(a, b, scale_a, scale_b, out, split_k, alpha=alpha, bias=bias, residual=residual,
+                                      beta=beta, out_scale=out_scale, amax_out=amax_out,
+                                      group_scales_out=group_scales_out)
+            _remember(self._plans, key, plan)
+        return result
+
+    def _call(self, a, b, scale_a, scale_b, out, split_k, **epilogue_given):
+        """Check every argument and launch -> (result, a CallPlan that repeats this launch for arguments of
+        the same signature, or None when a call needs per-call work beyond allocating D)."""
         a = checks.check_operand("a", a, self._a_dtype)
         b = checks.check_operand("b", b, self._b_dtype)
         if a.shape[1] != b.shape[1]:
@@ -84,22 +98,29 @@ class Kernel:
         # 1xG group scales reach the kernel through TMA, in the layout TMA reads (a copy only if needed).
         staged = tuple(checks.tma_scale_layout(s) if self.spec.staged_groups(operand) else None
                        for operand, s in (("a", scale_a), ("b", scale_b)))
-        if out is None:
+        allocate_out = out is None
+        if allocate_out:
             out = torch.empty((m, n), dtype=self.out_dtype, device=device)
         else:
             out = checks.check_out(out, m, n, self.out_dtype, device)
-        epilogue, group_scales = self._epilogue_arguments(m, n, device, alpha=alpha, bias=bias, residual=residual,
-                                                          beta=beta, out_scale=out_scale, amax_out=amax_out,
-                                                          group_scales_out=group_scales_out)
+        epilogue, group_scales = self._epilogue_arguments(m, n, device, **epilogue_given)
         result = (out, group_scales) if self._group_quantize else out
         if m == 0 or n == 0:
-            return result
+            return result, None
         # The kernel writes D with TMA; other outputs go through a padded buffer and a copy.
         target = out if _tma_addressable(out) else _padded_output(m, n, self.out_dtype, device)
-        self._launch(a, b, scales, staged, target, m, n, k, splits, device.index, epilogue)
+        persistent = not torch.cuda.is_current_stream_capturing()
+        launch = self._prepare(a, b, scales, staged, target, m, n, k, splits, device.index, epilogue,
+                               persistent_workspace=persistent)
+        stream = _current_stream(device.index)
+        launch.launch(stream)
         if target is not out:
             out.copy_(target)
-        return result
+        replayable = (target is out and self._group_quantize is None and epilogue_given["amax_out"] is None
+                      and all(s is None or s is given for s, given in zip(staged, (scale_a, scale_b)))
+                      and (splits == 1 or persistent))
+        plan = CallPlan(self, launch, m, n, device, allocate_out, stream if splits > 1 else None) if replayable else None
+        return result, plan
 
     def _epilogue_arguments(self, m: int, n: int, device: torch.device, bias_stride_group: int = 0,
                             **given) -> tuple[EpilogueArgs, torch.Tensor | None]:
@@ -160,9 +181,12 @@ class Kernel:
                              f"({k_blocks} for K={k} and BK={self.spec.tile[2]})")
         return heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1
 
-    def _launch(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index,
-                epilogue: EpilogueArgs, groups: "GroupArguments | None" = None) -> None:
-        """Launch on 2-D views: a (M, K), b (rows, K) (rows = G * N for grouped kernels), out (M, N)."""
+    def _prepare(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index,
+                 epilogue: EpilogueArgs, groups: "GroupArguments | None" = None,
+                 persistent_workspace: bool = False) -> PreparedLaunch:
+        """The launch on 2-D views: a (M, K), b (rows, K) (rows = G * N for grouped kernels), out (M, N).
+        persistent_workspace: split-K partials owned by the launch (replayed on one stream) rather than
+        taken from torch's allocator for this call only."""
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
@@ -177,19 +201,119 @@ class Kernel:
         tma_d = _output_descriptor(out, m, n, launch)
         cluster_tiles = ceil_div(m, bm * cluster_m) * ceil_div(n, bn)
         k_blocks_per_split = ceil_div(ceil_div(k, bk), splits)
-        partials, arrivals = _split_workspace(cluster_tiles * cluster_m, splits, bm * bn, out.device)
+        workspace = _split_workspace(cluster_tiles * cluster_m, splits, bm * bn, out.device)
         clusters = min(cluster_tiles * splits, _sm_count(device_index) // cluster_m)
         shape = LaunchShape(grid=(clusters * cluster_m, 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1))
         groups = groups or NO_GROUPS
-        args = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d, *scales, m, n, k,
-                splits, k_blocks_per_split, partials, arrivals,
-                groups.scale_b_stride_group, groups.info, groups.rows, epilogue)
-        types = ((None,) * 5 + (POINTER, INT64, INT64, POINTER, INT64, INT64, INT, INT, INT, INT, INT, POINTER, POINTER)
-                 + (INT64, POINTER, INT) + (None,))
-        stream = torch.cuda.current_stream(device_index).cuda_stream
-        self._kernel().launch(shape, stream, device_index, args, types)
+        scale_a_ptr, scale_a_row, scale_a_group, scale_b_ptr, scale_b_row, scale_b_group = scales
+        params = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d,
+                  POINTER(scale_a_ptr), INT64(scale_a_row), INT64(scale_a_group),
+                  POINTER(scale_b_ptr), INT64(scale_b_row), INT64(scale_b_group),
+                  INT(m), INT(n), INT(k), INT(splits), INT(k_blocks_per_split),
+                  POINTER(workspace.partials), POINTER(workspace.arrivals),
+                  INT64(groups.scale_b_stride_group), POINTER(groups.info), INT(groups.rows), epilogue)
+        prepared = self._kernel().prepare(shape, device_index, params)
+        if persistent_workspace:
+            prepared.workspace = workspace  # keeps the buffers alive as long as the launch
+        return prepared
 
+
+OUTPUT_DESCRIPTOR_PARAMETER = 4  # the index of tma_d in the kernel's parameters
+
+
+class CallPlan:
+    """A checked call's prepared launch, replayed by later calls whose arguments have the same signature
+    (addresses, shapes, strides, dtypes, devices and epilogue values): one driver call, plus D's allocation
+    when the caller passes no `out`. Holds no reference to the caller's tensors."""
+
+    def __init__(self, kernel: "Kernel", launch: PreparedLaunch, m: int, n: int, device: torch.device,
+                 allocates_out: bool, stream: int | None):
+        self._launch = launch
+        self._meta = kernel.artifact.meta["launch"]
+        self._shape = (m, n)
+        self._dtype = kernel.out_dtype
+        self._device = device
+        self._device_index = device.index
+        self._allocates_out = allocates_out
+        self._split_stream = stream  # split-K launches own a workspace: only on the stream they were made for
+        self._lock = threading.Lock()
+
+    def run(self, out: torch.Tensor | None) -> torch.Tensor | None:
+        """Launch -> D, or None when this call cannot be replayed (the caller then takes the checked path)."""
+        stream = _current_stream(self._device_index)
+        if self._split_stream is not None and (stream != self._split_stream or torch.cuda.is_current_stream_capturing()):
+            return None
+        if not self._allocates_out:
+            self._launch.launch(stream)
+            return out
+        out = torch.empty(self._shape, dtype=self._dtype, device=self._device)
+        if not _tma_addressable(out):
+            return None
+        descriptor = _output_descriptor(out, *self._shape, self._meta)
+        with self._lock:  # the output slot is shared by the threads replaying this plan
+            self._launch.replace(OUTPUT_DESCRIPTOR_PARAMETER, descriptor)
+            self._launch.launch(stream)
+        return out
+
+
+def _signature(value):
+    """What a call's plan depends on in one argument: a tensor's address, shape, strides, dtype and device
+    (never its values), or a host value itself."""
+    if isinstance(value, torch.Tensor):
+        return value.data_ptr(), value.shape, value.stride(), value.dtype, value.device
+    return value
+
+
+def _call_key(arguments: tuple, optional: tuple) -> tuple:
+    """The signatures of a call's arguments; `optional` ones (None by default) only when one is given,
+    which keeps the common call's key short (its cost is most of a replayed call's)."""
+    for value in optional:
+        if value is not None:
+            return tuple([_signature(value) for value in arguments + optional])
+    return tuple([_signature(value) for value in arguments])
+
+
+PLANS_PER_TABLE = 1024
+
+
+def _replay(plans: dict, key: tuple, out):
+    """The result of replaying the plan for `key`, or None (no plan, or this call cannot replay it)."""
+    try:
+        plan = plans.get(key)
+    except TypeError:  # an unhashable argument: the checked path says what is wrong with it
+        return None
+    return plan.run(out) if plan is not None else None
+
+
+def _remember(plans: dict, key: tuple, plan: "CallPlan | None") -> None:
+    if plan is None:
+        return
+    if len(plans) >= PLANS_PER_TABLE:  # addresses churn (e.g. activations of varying shapes): start over
+        plans.clear()
+    try:
+        plans[key] = plan
+    except TypeError:
+        pass
+
+
+def forget_plans() -> None:
+    """Drop every remembered call plan (after the tuning tables change which kernel a shape gets)."""
+    _gemm_plans.clear()
+    with _kernels_lock:
+        for kernel in _kernels.values():
+            kernel._plans.clear()
+
+
+def _current_stream(device_index: int) -> int:
+    return _raw_stream(device_index)
+
+
+try:  # the raw handle without constructing a torch.cuda.Stream (~1 us a call)
+    _raw_stream = torch._C._cuda_getCurrentRawStream
+except AttributeError:  # pragma: no cover - older or future torch
+    def _raw_stream(device_index: int) -> int:
+        return torch.cuda.current_stream(device_index).cuda_stream
 
 
 # Launches copy kernel parameters, so every kernel without run-time epilogue values shares one struct.
@@ -208,14 +332,21 @@ class GroupArguments:
 NO_GROUPS = GroupArguments(0, 0, 0)
 
 
-def _split_workspace(tiles: int, splits: int, tile_elements: int, device: torch.device) -> tuple[int, int]:
-    """(fp32 partial tiles, zeroed per-tile arrival counters) for split-K, from torch's stream-ordered
-    allocator, so concurrent launches on other streams never share them; (0, 0) without split-K."""
+@dataclass(frozen=True)
+class SplitWorkspace:
+    partials: int = 0   # fp32 partial tiles
+    arrivals: int = 0   # per-tile arrival counters, zero between launches (the kernel resets them)
+    tensors: tuple = ()
+
+
+def _split_workspace(tiles: int, splits: int, tile_elements: int, device: torch.device) -> SplitWorkspace:
+    """Split-K buffers from torch's stream-ordered allocator, so concurrent launches on other streams never
+    share them; empty without split-K."""
     if splits == 1:
-        return 0, 0
+        return SplitWorkspace()
     partials = torch.empty(tiles * splits * tile_elements, dtype=torch.float32, device=device)
     arrivals = torch.zeros(tiles, dtype=torch.int32, device=device)
-    return partials.data_ptr(), arrivals.data_ptr()
+    return SplitWorkspace(partials.data_ptr(), arrivals.data_ptr(), (partials, arrivals))
 
 
 def _staged_scale_descriptor(scale: torch.Tensor, groups_per_stage: int, box_rows: int):
@@ -300,6 +431,11 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     returned as (D, scales) with scales (M, ceil(N/128)) in the layout gemm reads as `scale_a`.
     Raises InputError for invalid arguments.
     """
+    key = _call_key((a, b, scale_a, scale_b, out_dtype, out, split_k),
+                    (alpha, bias, residual, beta, activation, out_scale, amax_out, requantize))
+    result = _replay(_gemm_plans, key, out)
+    if result is not None:
+        return result
     a = checks.check_operand("a", a)
     b = checks.check_operand("b", b)
     if out_dtype not in checks.OUT_OF_DTYPE:
@@ -316,8 +452,16 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
                       requantize)
     spec = tuning.select_spec(_device_name(a.device.index), m, n, k, checks.FORMAT_OF_DTYPE[a.dtype],
                               checks.FORMAT_OF_DTYPE[b.dtype], out_format, recipe_a, recipe_b, chain)
-    return compile(spec)(a, b, scale_a, scale_b, out=out, split_k=split_k, alpha=alpha, bias=bias, residual=residual,
-                         beta=beta, out_scale=out_scale, amax_out=amax_out)
+    result, plan = compile(spec)._call(a, b, scale_a, scale_b, out, split_k, alpha=alpha, bias=bias,
+                                       residual=residual, beta=beta, out_scale=out_scale, amax_out=amax_out,
+                                       group_scales_out=None)
+    _remember(_gemm_plans, key, plan)
+    return result
+
+
+# gemm()'s plans, keyed by every argument's signature: a repeated call skips recipe inference, kernel
+# selection and the checks.
+_gemm_plans: dict[tuple, CallPlan] = {}
 
 
 REQUANTIZE_CHOICES = {"1x128": "f32", "1x128_ue8m0": "ue8m0"}

@@ -12,22 +12,54 @@ MIN_K_BLOCKS_PER_SPLIT = 4
 MAX_SPLITS = 16
 
 
+# Decode shapes (M <= 128) stream the weights at a rate set by how many SMs have work: the tile width is
+# picked from these to fill the GPU's SMs best, splits included. Block scales need BN to divide 128,
+# and a 1x128 re-quantized output needs whole 128-column groups per tile.
+DECODE_WIDTHS = (128, 112, 96, 64)
+DECODE_WIDTHS_BLOCK_B = (128, 64)
+DECODE_MAX_M = 128
+H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
+
+
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
-    """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small.
+    """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, and
+    for M <= 128 the tile width that keeps the most SMs streaming (see decode_width).
 
     1x128 B scales are staged per column through shared memory and applied per element; with
     BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
     (and cannot re-quantize their output in 1x128 groups, which must lie in one tile).
     """
-    return _spec_for(m <= 64, a, b, out, ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b), tuple(epilogue))
+    scale_a, scale_b, epilogue = ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b), tuple(epilogue)
+    block_m = 64 if m <= 64 else 128
+    if scale_b.kind == "group":
+        block_n = 64
+    elif m <= DECODE_MAX_M and not any(op.op == "group_quantize" for op in epilogue):
+        block_n = decode_width(m, n, k, block_m, DECODE_WIDTHS_BLOCK_B if scale_b.kind == "block" else DECODE_WIDTHS)
+    else:
+        block_n = 128
+    return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
+
+
+def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] = DECODE_WIDTHS,
+                 sm_count: int = H100_SM_COUNT) -> int:
+    """The width from `widths` whose work units (tiles x K splits) use the SMs best, counting the
+    idle SMs of a last partial wave and the columns a last partial tile computes past N; ties go to
+    the wider tile (fewer re-reads of A)."""
+    def use(width: int) -> float:
+        tile = (block_m, width, 128)
+        units = ceil_div(m, block_m) * ceil_div(n, width) * split_k(m, n, k, tile, sm_count)
+        if units == 0:  # an empty output: nothing to launch
+            return 0.0
+        waves = ceil_div(units, sm_count)
+        return units / (waves * sm_count) * n / (ceil_div(n, width) * width)
+
+    return max(widths, key=lambda width: (round(use(width), 2), width))
 
 
 @functools.lru_cache(maxsize=1024)
-def _spec_for(small_m: bool, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe,
+def _spec_for(block_m: int, block_n: int, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe,
               epilogue: tuple) -> GemmSpec:
-    block_m = 64 if small_m else 128
-    block_n = 64 if scale_b.kind == "group" else 128
     return GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
                     epilogue=epilogue)
 

@@ -55,6 +55,107 @@ class LaunchShape:
     cluster: tuple[int, int, int] = (1, 1, 1)
 
 
+# The launch and descriptor calls go straight to the driver through ctypes: cuda.bindings marshals a
+# kernel's argument tuple on every call, which costs ~10 us against ~2 us for the call itself.
+class _LaunchAttribute(ctypes.Structure):
+    """CUlaunchAttribute: an id, padding to 8 bytes, then a 64-byte value union (only clusterDim used)."""
+    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4), ("cluster_dim", ctypes.c_uint * 3),
+                ("value_rest", ctypes.c_char * 52)]
+
+
+class _LaunchConfig(ctypes.Structure):
+    """CUlaunchConfig."""
+    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3), ("shared_mem_bytes", ctypes.c_uint),
+                ("stream", ctypes.c_void_p), ("attrs", ctypes.POINTER(_LaunchAttribute)),
+                ("num_attrs", ctypes.c_uint)]
+
+
+class _DriverCalls:
+    """Driver entry points as ctypes functions, resolved with cuGetProcAddress (the versions cuda.h names)."""
+
+    def __init__(self):
+        driver = _driver()
+        check(driver.cuInit(0), "cuInit")
+        CUresult, p, u32 = ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32
+        self.launch_kernel_ex = self._resolve(
+            "cuLaunchKernelEx", 12000,
+            ctypes.CFUNCTYPE(CUresult, ctypes.POINTER(_LaunchConfig), p, ctypes.POINTER(p), p))
+        self.encode_tiled = self._resolve(
+            "cuTensorMapEncodeTiled", 12000,
+            ctypes.CFUNCTYPE(CUresult, p, ctypes.c_int, u32, p, ctypes.POINTER(ctypes.c_uint64),
+                             ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(u32), ctypes.POINTER(u32),
+                             ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int))
+
+    @staticmethod
+    def _resolve(symbol: str, cuda_version: int, prototype):
+        driver = _driver()
+        flags = driver.CUdriverProcAddress_flags.CU_GET_PROC_ADDRESS_DEFAULT
+        address, _ = check(driver.cuGetProcAddress(symbol.encode(), cuda_version, flags), f"cuGetProcAddress({symbol})")
+        if not int(address):
+            raise CudaError(f"the CUDA driver has no {symbol}")
+        return prototype(int(address))
+
+
+@functools.lru_cache(maxsize=1)
+def _calls() -> _DriverCalls:
+    return _DriverCalls()
+
+
+def _check_status(status: int, what: str) -> None:
+    if status:
+        check(_driver().CUresult(status), what)
+
+
+class TensorMap:
+    """A 128-byte CUtensorMap in host memory, 64-byte aligned as cuda.h declares it."""
+
+    __slots__ = ("_storage", "address")
+
+    def __init__(self):
+        self._storage = ctypes.create_string_buffer(128 + 64)
+        self.address = (ctypes.addressof(self._storage) + 63) & ~63
+
+    def to_bytes(self) -> bytes:
+        return ctypes.string_at(self.address, 128)
+
+
+class PreparedLaunch:
+    """One kernel launch with its configuration and parameters marshalled once; `launch(stream)` is one
+    driver call. Parameters are TensorMaps and ctypes structures passed by value, or ctypes scalars.
+    `replace(index, value)` swaps one parameter for the next launches (the output descriptor of a call)."""
+
+    def __init__(self, kernel_handle: int, shape: LaunchShape, params: tuple):
+        self._kernel_handle = kernel_handle
+        self._config = _LaunchConfig()
+        self._config.grid[:] = shape.grid
+        self._config.block[:] = shape.block
+        self._config.shared_mem_bytes = shape.smem_bytes
+        if shape.cluster != (1, 1, 1):
+            self._attribute = _LaunchAttribute()
+            self._attribute.id = int(_driver().CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
+            self._attribute.cluster_dim[:] = shape.cluster
+            self._config.attrs = ctypes.pointer(self._attribute)
+            self._config.num_attrs = 1
+        self._params = list(params)  # keeps every parameter's storage alive
+        self._pointers = (ctypes.c_void_p * len(params))(*(_parameter_address(value) for value in params))
+        self._launch = _calls().launch_kernel_ex
+        self._config_ref = ctypes.byref(self._config)
+
+    def replace(self, index: int, value) -> None:
+        self._params[index] = value
+        self._pointers[index] = _parameter_address(value)
+
+    def launch(self, stream: int) -> None:
+        self._config.stream = stream
+        status = self._launch(self._config_ref, self._kernel_handle, self._pointers, None)
+        if status:
+            _check_status(status, "cuLaunchKernelEx")
+
+
+def _parameter_address(value) -> int:
+    return value.address if isinstance(value, TensorMap) else ctypes.addressof(value)
+
+
 class LoadedKernel:
     """A cubin loaded as a CUlibrary; one CUkernel usable on every device."""
 
@@ -79,65 +180,51 @@ class LoadedKernel:
                   "cuKernelSetAttribute(MAX_DYNAMIC_SHARED_MEMORY_SIZE)")
             self._configured_devices.add(device_index)
 
-    def launch(self, shape: LaunchShape, stream: int, device_index: int, args: tuple, arg_types: tuple) -> None:
-        driver = _driver()
+    def prepare(self, shape: LaunchShape, device_index: int, params: tuple) -> PreparedLaunch:
+        """A launch of this kernel on `device_index` (made current, kernel configured) with `params`.
+        CUkernel handles launch as CUfunctions in the current context."""
         ensure_context(device_index)
         self._configure(device_index)
-        config = driver.CUlaunchConfig()
-        config.gridDimX, config.gridDimY, config.gridDimZ = shape.grid
-        config.blockDimX, config.blockDimY, config.blockDimZ = shape.block
-        config.sharedMemBytes = shape.smem_bytes
-        config.hStream = driver.CUstream(stream)
-        if shape.cluster != (1, 1, 1):
-            attr = driver.CUlaunchAttribute()
-            attr.id = driver.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
-            attr.value.clusterDim.x, attr.value.clusterDim.y, attr.value.clusterDim.z = shape.cluster
-            config.attrs = [attr]
-            config.numAttrs = 1
-        check(driver.cuLaunchKernelEx(config, self._kernel, (args, arg_types), 0), f"cuLaunchKernelEx({self.symbol})")
+        return PreparedLaunch(int(self._kernel), shape, params)
 
 
 TMA_ELEMENT_BYTES = {"u8": 1, "u16": 2, "f32": 4}
 
 
-# Encoding a descriptor through the driver costs tens of microseconds from Python; weights, and
-# activations recycled by torch's caching allocator, come back with the same address and shape.
+@functools.lru_cache(maxsize=1)
+def _tensor_map_enums() -> tuple[dict, dict, int, int, int]:
+    driver = _driver()
+    swizzles = {0: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_NONE,
+                32: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_32B,
+                64: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_64B,
+                128: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_128B}
+    data_types = {"u8": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT8,
+                  "u16": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT16,
+                  "f32": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_FLOAT32}
+    return ({k: int(v) for k, v in swizzles.items()}, {k: int(v) for k, v in data_types.items()},
+            int(driver.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE),
+            int(driver.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_256B),
+            int(driver.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
+
+
+# Weights, and activations recycled by torch's caching allocator, come back with the same address and
+# shape: equal arguments share one descriptor (it holds only these values, no reference to the memory).
 @functools.lru_cache(maxsize=1024)
 def tma_descriptor_2d(address: int, rows: int, cols: int, row_stride_bytes: int, box_rows: int, box_cols: int,
-                      swizzle_bytes: int = 0, element: str = "u8"):
+                      swizzle_bytes: int = 0, element: str = "u8") -> TensorMap:
     """A TMA descriptor for a row-major (rows, cols) tensor of `element`s, loaded in (box_rows, box_cols) boxes.
 
     Out-of-bounds parts of a box are filled with zeros, which is what lets M, N and K sit off the tile grid.
-    A descriptor holds only these values (no reference to the memory), so equal arguments share one.
     """
-    driver = _driver()
-    swizzles = {
-        0: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_NONE,
-        32: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_32B,
-        64: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_64B,
-        128: driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_128B,
-    }
-    data_types = {
-        "u8": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT8,
-        "u16": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT16,
-        "f32": driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
-    }
-    return check(
-        driver.cuTensorMapEncodeTiled(
-            data_types[element],
-            2,
-            address,
-            [driver.cuuint64_t(cols), driver.cuuint64_t(rows)],
-            [driver.cuuint64_t(row_stride_bytes)],
-            [driver.cuuint32_t(box_cols), driver.cuuint32_t(box_rows)],
-            [driver.cuuint32_t(1), driver.cuuint32_t(1)],
-            driver.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE,
-            swizzles[swizzle_bytes],
-            driver.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-            driver.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
-        ),
-        "cuTensorMapEncodeTiled",
-    )
+    swizzles, data_types, interleave, l2_promotion, oob_fill = _tensor_map_enums()
+    tensor_map = TensorMap()
+    u64x2, u32x2 = ctypes.c_uint64 * 2, ctypes.c_uint32 * 2
+    status = _calls().encode_tiled(
+        tensor_map.address, data_types[element], 2, address, u64x2(cols, rows), u64x2(row_stride_bytes, 0),
+        u32x2(box_cols, box_rows), u32x2(1, 1), interleave, swizzles[swizzle_bytes], l2_promotion, oob_fill)
+    _check_status(status, f"cuTensorMapEncodeTiled(rows={rows}, cols={cols}, row stride={row_stride_bytes} B, "
+                          f"box={box_rows}x{box_cols}, {element}, swizzle {swizzle_bytes} B)")
+    return tensor_map
 
 
 POINTER = ctypes.c_void_p

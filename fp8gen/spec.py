@@ -32,7 +32,7 @@ SMEM_LIMIT_BYTES = 232448
 # Per stage: two 8-byte mbarriers. The staged scale buffers are 128-byte aligned; the whole
 # plan is rounded to 1 KiB (the operand tiles' alignment) plus 1 KiB to align the base.
 BARRIER_BYTES_PER_STAGE = 16
-SPLIT_FLAG_BYTES = 16  # the split-K reduction's broadcast flag, padded
+CONTROL_BYTES = 32  # the ping-pong consumers' two turn barriers and the split-K broadcast flag, padded
 SCALE_BUFFER_ALIGNMENT = 128
 SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
@@ -285,7 +285,7 @@ class GemmSpec:
     def smem_bytes(self, stages: int) -> int:
         """Dynamic shared memory the kernel is launched with (the template checks it against its layout)."""
         used = (stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + 2 * SCALE_BUFFER_ALIGNMENT + self.output_tile_bytes
-                + SPLIT_FLAG_BYTES)
+                + CONTROL_BYTES)
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
 
     def _max_stages(self) -> int:

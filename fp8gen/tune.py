@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from . import bench, tuning
-from .api import compile as compile_spec
+from .api import compile as compile_spec, forget_plans
 from .build import build_many
 from .spec import ScaleRecipe
 
@@ -66,5 +66,6 @@ def run(recipes: list[str], shapes_path: Path, groups: set[str] | None, allow_fa
                 f"{row['default_ms'] / row['chosen_ms']:5.2f}x  {row['chosen']}")
     path = tuning.table(torch.cuda.get_device_name()).save()
     tuning.reload()
+    forget_plans()  # calls from now on go to the tuned kernels
     log(f"\ntuning table: {path}")
     return rows

@@ -15,6 +15,9 @@ from tests.gpu.support import FORMATS, OUT, check_recipe_gemm as check, prebuild
 A_RECIPES = ["tensor", "row", "group"]
 B_RECIPES = ["tensor", "row", "group", "block"]
 PAIRS = list(itertools.product(A_RECIPES, B_RECIPES))
+# The widths the decode heuristic picks besides 64 and 128.
+DECODE_WIDTH_SPECS = [fp8gen.GemmSpec(tile=(block_m, width, 128), scale_a=ScaleRecipe(kind), scale_b=ScaleRecipe(kind))
+                      for block_m in (64, 128) for width in (96, 112) for kind in ("tensor", "row")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -24,7 +27,8 @@ def kernels_built():
                   for o in OUT for ra, rb in PAIRS]
                  + [choose_spec(m, 1, 1, "e4m3", "e4m3", o, ScaleRecipe(ra, dtype="ue8m0"),
                                 ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
-                    for ra, rb in (("group", "block"), ("group", "group"))])
+                    for ra, rb in (("group", "block"), ("group", "group"))]
+                 + DECODE_WIDTH_SPECS)
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)
@@ -97,3 +101,12 @@ def test_wide_tile_with_one_partial_fragment(kind_a, kind_b, out_name, generator
     spec = fp8gen.GemmSpec(out=out_name, scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, 192, 128))
     assert spec.partial_fragments == 1
     check(257, 500, 784, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)
+
+
+
+@pytest.mark.parametrize("spec", DECODE_WIDTH_SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("m,n,k,split_k", [(50, 1000, 1040, None), (128, 2112, 2048, 3), (1, 300, 512, 1)])
+def test_decode_tile_widths(spec, m, n, k, split_k, generator):
+    """The widths (96, 112) the decode heuristic picks: TMA-store boxes of 32 and 16 columns, N off the tile."""
+    kind = spec.scale_a.kind
+    check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator, split_k=split_k, spec=spec)

@@ -1,5 +1,6 @@
 """Shape heuristics: tile choice and split-K."""
 
+from fp8gen.epilogue import EpilogueOp
 from fp8gen.heuristics import balanced_splits, choose_spec, split_k
 
 H100_SMS = 132
@@ -15,7 +16,8 @@ def test_balanced_splits_never_leaves_a_range_empty():
 
 def test_split_k_only_for_shapes_that_leave_sms_idle():
     decode = choose_spec(64, 2112, 7168, "e4m3", "e4m3", "bf16", "tensor", "tensor")
-    assert split_k(64, 2112, 7168, decode.tile, H100_SMS) == 7  # 17 tiles x 7 splits of 8 K blocks
+    assert decode.tile == (64, 96, 128)
+    assert split_k(64, 2112, 7168, decode.tile, H100_SMS) == 6  # 22 tiles x 6 splits of 10 K blocks: 132 units
     prefill = choose_spec(4096, 7168, 2048, "e4m3", "e4m3", "bf16", "tensor", "tensor")
     assert split_k(4096, 7168, 2048, prefill.tile, H100_SMS) == 1
     short_k = choose_spec(64, 512, 256, "e4m3", "e4m3", "bf16", "tensor", "tensor")
@@ -26,3 +28,20 @@ def test_split_k_only_for_shapes_that_leave_sms_idle():
 def test_decode_tiles_are_64_rows():
     assert choose_spec(64, 4096, 4096, "e4m3", "e4m3", "bf16", "tensor", "tensor").tile[0] == 64
     assert choose_spec(65, 4096, 4096, "e4m3", "e4m3", "bf16", "tensor", "tensor").tile[0] == 128
+
+
+def test_decode_width_fills_the_sms():
+    def tile(m, n, k, kind_b="tensor", epilogue=(), out="bf16"):
+        kind_a = "group" if kind_b == "block" else kind_b
+        return choose_spec(m, n, k, "e4m3", "e4m3", out, kind_a, kind_b, epilogue).tile
+
+    assert tile(64, 7168, 16384) == (64, 112, 128)    # 64 tiles x 2 splits = 128 units (128 wide: 112)
+    assert tile(32, 28672, 8192) == (64, 112, 128)    # 256 units in two full waves (128 wide: 224)
+    assert tile(64, 32768, 512) == (64, 128, 128)     # 256 units: 128 wide already fills the SMs
+    assert tile(128, 2112, 7168, "row") == (128, 96, 128)
+    assert tile(64, 24576, 1536, "block") == (64, 64, 128)  # block scales: widths dividing 128 only
+    assert tile(64, 7168, 16384, "block") == (64, 128, 128)
+    requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
+    assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
+    assert tile(4096, 7168, 2048) == (128, 128, 128)  # prefill: unchanged
+    assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs

@@ -18,14 +18,28 @@ def test_driver_names_resolve():
             obj = getattr(obj, part)
 
 
-def test_launch_config_with_cluster_attribute_builds():
+def test_ctypes_launch_config_matches_cuda_h_layout():
+    """The ctypes CUlaunchConfig / CUlaunchAttribute read back what cuda.bindings writes into its structs."""
+    import ctypes
+
     from cuda.bindings import driver
 
+    from fp8gen.runtime import _LaunchAttribute, _LaunchConfig
+
     config = driver.CUlaunchConfig()
-    config.gridDimX, config.gridDimY, config.gridDimZ = 132, 1, 1
+    config.gridDimX, config.gridDimY, config.gridDimZ = 132, 2, 3
+    config.blockDimX, config.blockDimY, config.blockDimZ = 384, 1, 1
+    config.sharedMemBytes = 227 * 1024
+    config.hStream = driver.CUstream(0x1234)
     attr = driver.CUlaunchAttribute()
     attr.id = driver.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
-    attr.value.clusterDim.x = 2
+    attr.value.clusterDim.x, attr.value.clusterDim.y, attr.value.clusterDim.z = 2, 1, 1
     config.attrs = [attr]
     config.numAttrs = 1
-    assert config.numAttrs == 1
+    mirror = _LaunchConfig.from_buffer_copy(ctypes.string_at(config.getPtr(), ctypes.sizeof(_LaunchConfig)))
+    assert (list(mirror.grid), list(mirror.block)) == ([132, 2, 3], [384, 1, 1])
+    assert (mirror.shared_mem_bytes, mirror.stream, mirror.num_attrs) == (227 * 1024, 0x1234, 1)
+    assert ctypes.sizeof(_LaunchAttribute) == 72
+    attribute = _LaunchAttribute.from_buffer_copy(ctypes.string_at(attr.getPtr(), 72))
+    assert attribute.id == int(driver.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
+    assert list(attribute.cluster_dim) == [2, 1, 1]

@@ -100,6 +100,30 @@ __device__ __forceinline__ bool pairs_load_whole(void const* base, long long str
   return stride == 1 && N % 2 == 0 && reinterpret_cast<uintptr_t>(base) % (2 * sizeof(T)) == 0;
 }
 
+// Pull the 128-byte line holding `p` into L2 ahead of the epilogue's loads, so that they do not wait on
+// DRAM while the tensor cores idle. evict_last: a small vector that must survive the operands streaming
+// through L2 during the tile's mainloop.
+__device__ __forceinline__ void prefetch_l2(void const* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
+__device__ __forceinline__ void prefetch_l2_evict_last(void const* p) {
+  asm volatile("prefetch.global.L2::evict_last [%0];" ::"l"(p));
+}
+
+// Lines of `count` consecutive elements from `first` (clamped to [0, limit)), shared among `threads`.
+template <bool EvictLast, class T>
+__device__ __forceinline__ void prefetch_span(T const* base, int first, int count, int limit, int thread, int threads) {
+  constexpr int kPerLine = 128 / int(sizeof(T));
+  int const lines = (count + kPerLine - 1) / kPerLine + 1;  // +1: the span need not start on a line
+#pragma unroll 1
+  for (int j = thread; j < lines; j += threads) {
+    T const* p = base + min(first + j * kPerLine, limit - 1);
+    if constexpr (EvictLast) {
+      prefetch_l2_evict_last(p);
+    } else {
+      prefetch_l2(p);
+    }
+  }
+}
+
 __device__ __forceinline__ float scalar_argument(float const* device_value, float host_value) {
   return device_value != nullptr ? __ldg(device_value) : host_value;
 }
@@ -113,6 +137,9 @@ struct Op {
     __device__ __forceinline__ void load(Context const&, int, int) {}
   };
   __device__ __forceinline__ static void prepare(Context&) {}
+  // Called at the start of a tile's mainloop by each of its `threads` consumer threads.
+  template <int BlockM, int BlockN>
+  __device__ __forceinline__ static void prefetch(Context const&, int, int, int, int) {}
 };
 
 struct Alpha : Op {
@@ -152,6 +179,12 @@ struct ColumnBias : Op {
   __device__ __forceinline__ static void prepare(Context& c) {
     c.bias_pairs = pairs_load_whole<T>(c.args.bias, c.args.bias_stride, c.N) && c.args.bias_stride_group % 2 == 0;
   }
+  template <int BlockM, int BlockN>
+  __device__ __forceinline__ static void prefetch(Context const& c, int, int n0, int thread, int threads) {
+    if (c.args.bias_stride == 1) {
+      prefetch_span<true>(static_cast<T const*>(c.args.bias) + c.bias_offset, n0, BlockN, c.N, thread, threads);
+    }
+  }
   template <class In>
   __device__ __forceinline__ static void apply(Context const&, In const& in, Where w, float& v0, float& v1) {
     float2 const b = PairOf<T>::to_float2(in.values[w.nn][w.v]);
@@ -177,6 +210,10 @@ struct RowBias : Op {
       }
     }
   };
+  template <int BlockM, int BlockN>
+  __device__ __forceinline__ static void prefetch(Context const& c, int m0, int, int thread, int threads) {
+    if (c.args.bias_stride == 1) prefetch_span<true>(static_cast<T const*>(c.args.bias), m0, BlockM, c.M, thread, threads);
+  }
   template <class In>
   __device__ __forceinline__ static void apply(Context const&, In const& in, Where w, float& v0, float& v1) {
     v0 += in.values[w.mm][w.r];
@@ -220,6 +257,18 @@ struct Residual : Op {
   __device__ __forceinline__ static void prepare(Context& c) {
     c.residual_pairs = pairs_load_whole<T>(c.args.residual, c.args.residual_stride_col, c.N) &&
                        c.args.residual_stride_row % 2 == 0;
+  }
+  // The tile's rows of C, one span per row (C streams: no eviction priority).
+  template <int BlockM, int BlockN>
+  __device__ __forceinline__ static void prefetch(Context const& c, int m0, int n0, int thread, int threads) {
+    if (c.args.residual_stride_col != 1) return;
+    constexpr int kLinesPerRow = (BlockN * int(sizeof(T)) + 127) / 128 + 1;
+#pragma unroll 1
+    for (int i = thread; i < BlockM * kLinesPerRow; i += threads) {
+      int const m = min(m0 + i / kLinesPerRow, c.M - 1);
+      T const* row = static_cast<T const*>(c.args.residual) + m * c.args.residual_stride_row;
+      prefetch_l2(row + min(n0 + (i % kLinesPerRow) * (128 / int(sizeof(T))), c.N - 1));
+    }
   }
   template <class In>
   __device__ __forceinline__ static void apply(Context const& c, In const& in, Where w, float& v0, float& v1) {
@@ -336,6 +385,11 @@ struct Chain {
     (Ops::prepare(c), ...);
     if constexpr (Fp8Output && kQuantGroup == 0) c.out_scale_inv = 1.f / scalar_argument(args.out_scale_ptr, args.out_scale);
     return c;
+  }
+
+  template <int BlockM, int BlockN>
+  __device__ __forceinline__ static void prefetch(Context const& c, int m0, int n0, int thread, int threads) {
+    (Ops::template prefetch<BlockM, BlockN>(c, m0, n0, thread, threads), ...);
   }
 
   template <class Slots>

@@ -109,6 +109,8 @@ struct SharedStorage {
   typename Config::StagedA::template Buffer<Config::kStages> a_scales;
   typename Config::StagedB::template Buffer<Config::kStages> b_scales;
   StageBarriers<Config::kStages> barriers;
+  // Ping-pong: mainloop_turn[c] completes when consumer c may start its next mainloop (see consume()).
+  cutlass::arch::ClusterBarrier mainloop_turn[2];
   int split_is_last;  // split-K: broadcast of the tile counter's verdict to the consumers
 };
 
@@ -433,7 +435,16 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       Epilogue::template make_context<is_fp8_output<typename Config::ElementD>()>(epilogue_args, p.M, p.N);
   if constexpr (Config::kGrouping == Grouping::Contiguous) ctx.row_groups = p.group_info;
 
-  int turn = 0;  // ping-pong: units alternate between the consumers
+  // Ping-pong: units alternate between the consumers, and so do their mainloops. A consumer steps over
+  // the other's stages without waiting on them; were it to start its own mainloop while the other's was
+  // still being loaded, it could wait on a stage a whole ring ahead of the producer, and an mbarrier's
+  // parity wait takes a phase two behind for the one awaited. Taking turns at the tensor cores keeps it
+  // within one ring; each epilogue still overlaps the other consumer's mainloop.
+  int turn = 0;
+  uint32_t turn_phase = 0;
+  if constexpr (Config::kPingPong) {
+    if (consumer == 1) smem.mainloop_turn[0].arrive();  // consumer 0 takes the first unit
+  }
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
@@ -443,8 +454,15 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       st.template advance_by<Config::kStages>(unit.k_blocks);  // the other consumer's stages
       continue;
     }
+    if constexpr (Config::kPingPong) {
+      smem.mainloop_turn[consumer].wait(turn_phase);
+      turn_phase ^= 1u;
+    }
     // B's scales of this expert
     Scales const tile_scales = Config::kGrouping == Grouping::None ? scales : scales.for_group(group);
+    ctx.row_limit = p.row_limit<Config>(group);
+    if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
+    Epilogue::template prefetch<BM, BN>(ctx, t.m_block * BM, t.n_block * BN, mma_thread, 128 * Config::kMmaWGs);
     if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
       mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
                                             mma_thread, t.n_block * BN);
@@ -454,9 +472,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
     } else {
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
+    if constexpr (Config::kPingPong) smem.mainloop_turn[consumer ^ 1].arrive();
     if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
-    ctx.row_limit = p.row_limit<Config>(group);
-    if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
     store_tile_tma<typename Config::OutputTile, Config::kMmaWGs, BN, Epilogue, Config::kGrouping != Grouping::None>(
         f.accum, tile_scales, ctx, tma_d, tile_smem, mma_thread, consumer, t.m_block * BM, t.n_block * BN);
   }
@@ -494,6 +511,10 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     if constexpr (Config::StagedA::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_a);
     if constexpr (Config::StagedB::kGroups > 0) cute::prefetch_tma_descriptor(tma_scale_b);
     cute::prefetch_tma_descriptor(tma_d);
+    if constexpr (Config::kPingPong) {
+      smem.mainloop_turn[0].init(128);
+      smem.mainloop_turn[1].init(128);
+    }
     smem.barriers.init(Config::kMmaWGs * 4 * Config::kClusterM);
   }
   // Peers multicast into this CTA's stages and arrive on its barriers: all

@@ -1,0 +1,102 @@
+"""The fast call path: repeated calls replay a prepared launch. Replays must track the tensors' values,
+give every call its own output, and never reuse a split-K workspace across streams or inside a capture."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+import torch
+
+import fp8gen
+from fp8gen import GemmSpec, api, runtime
+from tests.gpu.support import expand_scale, gemm_error, random_fp8, random_scales
+
+
+def fresh_values(generator, *tensors):
+    """New random values in place: same addresses, shapes and strides (the plan's key)."""
+    for t in tensors:
+        if t.dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
+            t.copy_((torch.randn(t.shape, device="cuda", generator=generator) * 4).to(t.dtype))
+        else:
+            t.copy_(torch.rand(t.shape, device="cuda", generator=generator) + 0.5)
+
+
+def reference(a, b, sa, sb, kind_a, kind_b):
+    m, k = a.shape
+    n = b.shape[0]
+    a64 = a.double() * expand_scale(sa, kind_a, m, k)
+    b64 = b.double() * expand_scale(sb, kind_b, n, k)
+    return a64 @ b64.T, a64, b64
+
+
+def test_ctypes_descriptor_matches_cuda_bindings_encoding():
+    from cuda.bindings import driver
+
+    buffer = torch.empty(300, 1024, dtype=torch.uint8, device="cuda")
+    ours = runtime.tma_descriptor_2d(buffer.data_ptr(), 300, 1000, 1024, 64, 128, 128)
+    theirs = runtime.check(driver.cuTensorMapEncodeTiled(
+        driver.CUtensorMapDataType.CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, buffer.data_ptr(),
+        [driver.cuuint64_t(1000), driver.cuuint64_t(300)], [driver.cuuint64_t(1024)],
+        [driver.cuuint32_t(128), driver.cuuint32_t(64)], [driver.cuuint32_t(1), driver.cuuint32_t(1)],
+        driver.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE,
+        driver.CUtensorMapSwizzle.CU_TENSOR_MAP_SWIZZLE_128B,
+        driver.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+        driver.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE), "cuTensorMapEncodeTiled")
+    assert ours.to_bytes() == ctypes.string_at(theirs.getPtr(), 128)
+
+
+def test_bad_descriptor_raises_with_the_call_named():
+    with pytest.raises(fp8gen.CudaError, match="cuTensorMapEncodeTiled"):
+        runtime.tma_descriptor_2d(8, 10, 100, 100, 64, 128, 128)  # unaligned address and stride
+
+
+@pytest.mark.parametrize("kind_a,kind_b", [("tensor", "tensor"), ("group", "block")])
+@pytest.mark.parametrize("give_out", [False, True])
+def test_replays_track_values_and_give_each_call_its_output(kind_a, kind_b, give_out, generator):
+    m, n, k = 200, 384, 512
+    a, b = random_fp8(m, k, torch.float8_e4m3fn, generator), random_fp8(n, k, torch.float8_e4m3fn, generator)
+    sa, sb = random_scales(kind_a, m, k, generator), random_scales(kind_b, n, k, generator)
+    if kind_a == "group":
+        sa = sa.t().contiguous().t()  # the layout the kernel reads without a copy (a copy is never replayed)
+    bias = torch.randn(n, device="cuda", generator=generator).to(torch.bfloat16)
+    given = torch.empty(m, n, dtype=torch.bfloat16, device="cuda") if give_out else None
+    outputs = []
+    api.forget_plans()
+    for _ in range(4):
+        fresh_values(generator, a, b, sa, sb)
+        out = fp8gen.gemm(a, b, sa, sb, bias=bias, out=given, split_k=1)
+        ref, a64, b64 = reference(a, b, sa, sb, kind_a, kind_b)
+        assert gemm_error(out, ref + bias.double(), a64, b64) <= 4e-3
+        outputs.append(out.clone() if give_out else out)
+    assert len(api._gemm_plans) == 1  # the first call made the plan, the others replayed it
+    if not give_out:
+        assert len({out.data_ptr() for out in outputs}) == len(outputs)  # all alive: four buffers
+
+
+def test_split_k_plan_stays_on_its_stream_and_out_of_captures(generator):
+    m, n, k = 64, 512, 8192
+    spec = GemmSpec(tile=(64, 128, 128))
+    kernel = fp8gen.compile(spec)
+    a, b = random_fp8(m, k, torch.float8_e4m3fn, generator), random_fp8(n, k, torch.float8_e4m3fn, generator)
+    sa, sb = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
+    ref = a.double() @ b.double().T
+    first = kernel(a, b, sa, sb, split_k=4)
+    assert gemm_error(first, ref, a.double(), b.double()) <= 4e-3
+    assert gemm_error(kernel(a, b, sa, sb, split_k=4), ref, a.double(), b.double()) <= 4e-3  # replayed
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        on_side = kernel(a, b, sa, sb, split_k=4)
+    torch.cuda.current_stream().wait_stream(side)
+    assert gemm_error(on_side, ref, a.double(), b.double()) <= 4e-3
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        captured = kernel(a, b, sa, sb, split_k=4)
+    for _ in range(3):
+        fresh_values(generator, a, b)
+        graph.replay()
+        eager = kernel(a, b, sa, sb, split_k=4)
+        torch.cuda.synchronize()
+        assert torch.equal(captured, eager)
+        assert gemm_error(eager, a.double() @ b.double().T, a.double(), b.double()) <= 4e-3
