@@ -188,9 +188,6 @@ class LoadedKernel:
         return PreparedLaunch(int(self._kernel), shape, params)
 
 
-TMA_ELEMENT_BYTES = {"u8": 1, "u16": 2, "f32": 4}
-
-
 @functools.lru_cache(maxsize=1)
 def _tensor_map_enums() -> tuple[dict, dict, int, int, int]:
     driver = _driver()
