@@ -16,7 +16,8 @@ from .errors import Fp8genError, InputError
 from . import heuristics
 from . import tuning
 from .quantize import empty_rows_contiguous
-from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, tma_descriptor_2d
+from .runtime import (INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, ensure_context,
+                      tma_descriptor_2d)
 from .spec import GemmSpec, ScaleRecipe, ceil_div
 
 
@@ -241,6 +242,7 @@ class CallPlan:
 
     def run(self, out: torch.Tensor | None) -> torch.Tensor | None:
         """Launch -> D, or None when this call cannot be replayed (the caller then takes the checked path)."""
+        ensure_context(self._device_index)  # this thread may never have launched through fp8gen
         stream = _current_stream(self._device_index)
         if self._split_stream is not None and (stream != self._split_stream or torch.cuda.is_current_stream_capturing()):
             return None

@@ -122,7 +122,8 @@ class TensorMap:
 class PreparedLaunch:
     """One kernel launch with its configuration and parameters marshalled once; `launch(stream)` is one
     driver call. Parameters are TensorMaps and ctypes structures passed by value, or ctypes scalars.
-    `replace(index, value)` swaps one parameter for the next launches (the output descriptor of a call)."""
+    `replace(index, value)` swaps one parameter for the next launches (the output descriptor of a call).
+    The caller makes the device's context current on its thread (ensure_context)."""
 
     def __init__(self, kernel_handle: int, shape: LaunchShape, params: tuple):
         self._kernel_handle = kernel_handle
@@ -140,14 +141,17 @@ class PreparedLaunch:
         self._pointers = (ctypes.c_void_p * len(params))(*(_parameter_address(value) for value in params))
         self._launch = _calls().launch_kernel_ex
         self._config_ref = ctypes.byref(self._config)
+        # The stream is written into the shared config right before the call, which releases the GIL.
+        self._lock = threading.Lock()
 
     def replace(self, index: int, value) -> None:
         self._params[index] = value
         self._pointers[index] = _parameter_address(value)
 
     def launch(self, stream: int) -> None:
-        self._config.stream = stream
-        status = self._launch(self._config_ref, self._kernel_handle, self._pointers, None)
+        with self._lock:
+            self._config.stream = stream
+            status = self._launch(self._config_ref, self._kernel_handle, self._pointers, None)
         if status:
             _check_status(status, "cuLaunchKernelEx")
 

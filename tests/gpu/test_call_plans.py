@@ -4,6 +4,7 @@ give every call its own output, and never reuse a split-K workspace across strea
 from __future__ import annotations
 
 import ctypes
+import threading
 
 import pytest
 import torch
@@ -100,3 +101,27 @@ def test_split_k_plan_stays_on_its_stream_and_out_of_captures(generator):
         torch.cuda.synchronize()
         assert torch.equal(captured, eager)
         assert gemm_error(eager, a.double() @ b.double().T, a.double(), b.double()) <= 4e-3
+
+
+def test_replay_from_a_thread_that_never_called_fp8gen(generator):
+    m, n, k = 128, 256, 512
+    a, b = random_fp8(m, k, torch.float8_e4m3fn, generator), random_fp8(n, k, torch.float8_e4m3fn, generator)
+    sa, sb = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
+    out = torch.empty(m, n, dtype=torch.bfloat16, device="cuda")
+    fp8gen.gemm(a, b, sa, sb, out=out)  # the plan is made on this thread
+    fresh_values(generator, a, b)
+    torch.cuda.synchronize()
+    errors = []
+
+    def replay():  # its first CUDA call is fp8gen's replayed launch (the context must be made current)
+        try:
+            fp8gen.gemm(a, b, sa, sb, out=out)
+            torch.cuda.synchronize()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    worker = threading.Thread(target=replay)
+    worker.start()
+    worker.join()
+    assert not errors, errors
+    assert gemm_error(out, a.double() @ b.double().T, a.double(), b.double()) <= 4e-3
