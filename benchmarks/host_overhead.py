@@ -18,7 +18,7 @@ import fp8gen
 import fp8gen.torch_ops  # noqa: F401
 from fp8gen.bench import environment, random_inputs
 from fp8gen.quantize import rows_contiguous
-from fp8gen.runtime import _driver
+from fp8gen.runtime import _driver, check
 
 N, K = 7168, 2048
 
@@ -53,7 +53,9 @@ def bare_launches(kernel: fp8gen.Kernel, a, b, sa, sb, out):
     config.hStream = driver.CUstream(stream)
     handle = kernel._kernel()._kernel
     params = ctypes.addressof(prepared._pointers)
-    return (lambda: prepared.launch(stream)), (lambda: driver.cuLaunchKernelEx(config, handle, params, 0))
+    cuda_python_launch = lambda: driver.cuLaunchKernelEx(config, handle, params, 0)  # noqa: E731
+    check(cuda_python_launch(), "cuLaunchKernelEx")  # a failing launch would time as a fast one
+    return (lambda: prepared.launch(stream)), cuda_python_launch
 
 
 def main(argv=None) -> int:

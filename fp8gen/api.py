@@ -16,8 +16,7 @@ from .errors import Fp8genError, InputError
 from . import heuristics
 from . import tuning
 from .quantize import empty_rows_contiguous
-from .runtime import (INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, ensure_context,
-                      tma_descriptor_2d)
+from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, tma_descriptor_2d
 from .spec import GemmSpec, ScaleRecipe, ceil_div
 
 
@@ -110,16 +109,15 @@ class Kernel:
             return result, None
         # The kernel writes D with TMA; other outputs go through a padded buffer and a copy.
         target = out if _tma_addressable(out) else _padded_output(m, n, self.out_dtype, device)
-        persistent = not torch.cuda.is_current_stream_capturing()
-        launch = self._prepare(a, b, scales, staged, target, m, n, k, splits, device.index, epilogue,
-                               persistent_workspace=persistent)
+        launch = self._prepare(a, b, scales, staged, target, m, n, k, splits, device.index, epilogue)
         stream = _current_stream(device.index)
         launch.launch(stream)
         if target is not out:
             out.copy_(target)
+        # A split-K plan keeps its workspace: never one allocated inside a capture (the graph's pool owns it).
         replayable = (target is out and self._group_quantize is None and epilogue_given["amax_out"] is None
                       and all(s is None or s is given for s, given in zip(staged, (scale_a, scale_b)))
-                      and (splits == 1 or persistent))
+                      and (splits == 1 or not torch.cuda.is_current_stream_capturing()))
         plan = CallPlan(self, launch, m, n, device, allocate_out, stream if splits > 1 else None) if replayable else None
         return result, plan
 
@@ -183,11 +181,9 @@ class Kernel:
         return heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1
 
     def _prepare(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index,
-                 epilogue: EpilogueArgs, groups: "GroupArguments | None" = None,
-                 persistent_workspace: bool = False) -> PreparedLaunch:
+                 epilogue: EpilogueArgs, groups: "GroupArguments | None" = None) -> PreparedLaunch:
         """The launch on 2-D views: a (M, K), b (rows, K) (rows = G * N for grouped kernels), out (M, N).
-        persistent_workspace: split-K partials owned by the launch (replayed on one stream) rather than
-        taken from torch's allocator for this call only."""
+        It owns its split-K workspace, so a plan replaying it reuses the buffers (on one stream)."""
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
         tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
@@ -214,10 +210,7 @@ class Kernel:
                   INT(m), INT(n), INT(k), INT(splits), INT(k_blocks_per_split),
                   POINTER(workspace.partials), POINTER(workspace.arrivals),
                   INT64(groups.scale_b_stride_group), POINTER(groups.info), INT(groups.rows), epilogue)
-        prepared = self._kernel().prepare(shape, device_index, params)
-        if persistent_workspace:
-            prepared.workspace = workspace  # keeps the buffers alive as long as the launch
-        return prepared
+        return self._kernel().prepare(shape, device_index, params, owned=workspace.tensors)
 
 
 OUTPUT_DESCRIPTOR_PARAMETER = 4  # the index of tma_d in the kernel's parameters
@@ -238,11 +231,9 @@ class CallPlan:
         self._device_index = device.index
         self._allocates_out = allocates_out
         self._split_stream = stream  # split-K launches own a workspace: only on the stream they were made for
-        self._lock = threading.Lock()
 
     def run(self, out: torch.Tensor | None) -> torch.Tensor | None:
         """Launch -> D, or None when this call cannot be replayed (the caller then takes the checked path)."""
-        ensure_context(self._device_index)  # this thread may never have launched through fp8gen
         stream = _current_stream(self._device_index)
         if self._split_stream is not None and (stream != self._split_stream or torch.cuda.is_current_stream_capturing()):
             return None
@@ -252,10 +243,7 @@ class CallPlan:
         out = torch.empty(self._shape, dtype=self._dtype, device=self._device)
         if not _tma_addressable(out):
             return None
-        descriptor = _output_descriptor(out, *self._shape, self._meta)
-        with self._lock:  # the output slot is shared by the threads replaying this plan
-            self._launch.replace(OUTPUT_DESCRIPTOR_PARAMETER, descriptor)
-            self._launch.launch(stream)
+        self._launch.launch(stream, (OUTPUT_DESCRIPTOR_PARAMETER, _output_descriptor(out, *self._shape, self._meta)))
         return out
 
 
@@ -307,14 +295,10 @@ def forget_plans() -> None:
             kernel._plans.clear()
 
 
-def _current_stream(device_index: int) -> int:
-    return _raw_stream(device_index)
-
-
 try:  # the raw handle without constructing a torch.cuda.Stream (~1 us a call)
-    _raw_stream = torch._C._cuda_getCurrentRawStream
+    _current_stream = torch._C._cuda_getCurrentRawStream
 except AttributeError:  # pragma: no cover - older or future torch
-    def _raw_stream(device_index: int) -> int:
+    def _current_stream(device_index: int) -> int:
         return torch.cuda.current_stream(device_index).cuda_stream
 
 

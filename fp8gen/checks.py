@@ -155,19 +155,13 @@ def check_out(out, m: int, n: int, dtype: torch.dtype, device: torch.device) -> 
     return out
 
 
-
-
 def scalar_argument(name: str, value, device: torch.device) -> tuple[float, int]:
     """A host number or a one-element float32 tensor on `device` -> (host value, device pointer or 0)."""
     if isinstance(value, bool) or value is None:
         raise InputError(f"{name} must be a number or a one-element float32 CUDA tensor, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value), 0
-    t = require_tensor(name, value)
-    if t.numel() != 1 or t.dtype != torch.float32 or t.device != device:
-        raise InputError(f"{name} must be a number or a one-element torch.float32 tensor on {device}; "
-                         f"got {t.dtype} of shape {tuple(t.shape)} on {t.device}")
-    return 0.0, t.data_ptr()
+    return 0.0, _device_scalar(name, value, device, "a number or ").data_ptr()
 
 
 def bias_argument(t, op, m: int, n: int, device: torch.device) -> tuple[int, int]:
@@ -191,9 +185,14 @@ def residual_argument(t, op, m: int, n: int, device: torch.device) -> tuple[int,
 
 
 def amax_argument(t, device: torch.device) -> torch.Tensor:
-    t = require_tensor("amax_out", t)
+    return _device_scalar("amax_out", t, device)
+
+
+def _device_scalar(name: str, t, device: torch.device, alternative: str = "") -> torch.Tensor:
+    """A one-element float32 tensor on `device` (alternative: what else the message says is accepted)."""
+    t = require_tensor(name, t)
     if t.numel() != 1 or t.dtype != torch.float32 or t.device != device:
-        raise InputError(f"amax_out must be a one-element torch.float32 tensor on {device}; "
+        raise InputError(f"{name} must be {alternative}a one-element torch.float32 tensor on {device}; "
                          f"got {t.dtype} of shape {tuple(t.shape)} on {t.device}")
     return t
 

@@ -120,13 +120,13 @@ class TensorMap:
 
 
 class PreparedLaunch:
-    """One kernel launch with its configuration and parameters marshalled once; `launch(stream)` is one
-    driver call. Parameters are TensorMaps and ctypes structures passed by value, or ctypes scalars.
-    `replace(index, value)` swaps one parameter for the next launches (the output descriptor of a call).
-    The caller makes the device's context current on its thread (ensure_context)."""
+    """One kernel launch on one device with its configuration and parameters marshalled once:
+    `launch(stream)` is one driver call. Parameters are TensorMaps and ctypes structures passed by value,
+    or ctypes scalars; `owned` holds buffers they point into (kept alive as long as the launch)."""
 
-    def __init__(self, kernel_handle: int, shape: LaunchShape, params: tuple):
+    def __init__(self, kernel_handle: int, device_index: int, shape: LaunchShape, params: tuple, owned: tuple = ()):
         self._kernel_handle = kernel_handle
+        self._device_index = device_index
         self._config = _LaunchConfig()
         self._config.grid[:] = shape.grid
         self._config.block[:] = shape.block
@@ -139,17 +139,21 @@ class PreparedLaunch:
             self._config.num_attrs = 1
         self._params = list(params)  # keeps every parameter's storage alive
         self._pointers = (ctypes.c_void_p * len(params))(*(_parameter_address(value) for value in params))
+        self._owned = owned
         self._launch = _calls().launch_kernel_ex
         self._config_ref = ctypes.byref(self._config)
-        # The stream is written into the shared config right before the call, which releases the GIL.
+        # Threads replaying one launch share its config and parameter array, and the driver call releases
+        # the GIL: a stream or parameter written by one thread must not reach another's launch.
         self._lock = threading.Lock()
 
-    def replace(self, index: int, value) -> None:
-        self._params[index] = value
-        self._pointers[index] = _parameter_address(value)
-
-    def launch(self, stream: int) -> None:
+    def launch(self, stream: int, replace: tuple[int, object] | None = None) -> None:
+        """Launch on `stream`; replace=(index, value) first swaps one parameter (for this and later launches)."""
+        ensure_context(self._device_index)  # a thread's first CUDA call may be this one
         with self._lock:
+            if replace is not None:
+                index, value = replace
+                self._params[index] = value
+                self._pointers[index] = _parameter_address(value)
             self._config.stream = stream
             status = self._launch(self._config_ref, self._kernel_handle, self._pointers, None)
         if status:
@@ -184,12 +188,12 @@ class LoadedKernel:
                   "cuKernelSetAttribute(MAX_DYNAMIC_SHARED_MEMORY_SIZE)")
             self._configured_devices.add(device_index)
 
-    def prepare(self, shape: LaunchShape, device_index: int, params: tuple) -> PreparedLaunch:
-        """A launch of this kernel on `device_index` (made current, kernel configured) with `params`.
-        CUkernel handles launch as CUfunctions in the current context."""
+    def prepare(self, shape: LaunchShape, device_index: int, params: tuple, owned: tuple = ()) -> PreparedLaunch:
+        """A launch of this kernel on `device_index` with `params` (see PreparedLaunch). CUkernel handles
+        launch as CUfunctions in the current context."""
         ensure_context(device_index)
         self._configure(device_index)
-        return PreparedLaunch(int(self._kernel), shape, params)
+        return PreparedLaunch(int(self._kernel), device_index, shape, params, owned)
 
 
 @functools.lru_cache(maxsize=1)

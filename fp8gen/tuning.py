@@ -21,7 +21,7 @@ from . import env
 from . import epilogue as epilogue_dsl
 from .errors import OutOfResources, SpecError
 from .fsutil import atomic_write
-from .heuristics import choose_spec
+from .heuristics import DECODE_MAX_M, DECODE_WIDTHS, choose_spec
 from .spec import GemmSpec, ScaleRecipe
 from .version import __version__
 
@@ -127,12 +127,14 @@ def select_spec(gpu_name: str, m: int, n: int, k: int, a: str, b: str, out: str,
 
 def candidates(m: int, n: int, k: int, a: str, b: str, out: str, recipe_a: ScaleRecipe, recipe_b: ScaleRecipe,
                epilogue: tuple = (), allow_fast: bool = False) -> list[GemmSpec]:
-    """Specs worth timing for a problem: the heuristic's first, then other tile widths, a 2-CTA cluster,
+    """Specs worth timing for a problem: the heuristic's first, then other tile widths (decode shapes:
+    the heuristic's candidate widths too), a 2-CTA cluster,
     rasterization groups, ping-pong schedules and (allow_fast: the numerics differ) fast accumulation.
     Only valid specs."""
     default = choose_spec(m, n, k, a, b, out, recipe_a, recipe_b, epilogue)
     bm, bn, bk = default.tile
-    variants = [{"tile": (bm, width, bk)} for width in (64, 128, 192, 256) if width != bn]
+    widths = sorted({64, 128, 192, 256} | (set(DECODE_WIDTHS) if m <= DECODE_MAX_M else set()))
+    variants = [{"tile": (bm, width, bk)} for width in widths if width != bn]
     if bm == 128:
         variants.append({"tile": (64, bn, bk)})
     elif m > 64:

@@ -27,6 +27,12 @@ def reference_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scal
     return (a.double() * scale_a.double()) @ (b.double() * scale_b.double()).T
 
 
+def deepgemm_difference(x: torch.Tensor, y: torch.Tensor) -> float:
+    """DeepGEMM's calc_diff: 1 - 2 sum(xy) / sum(x^2 + y^2)."""
+    x, y = x.double(), y.double()
+    return (1 - 2 * (x * y).sum() / (x * x + y * y).sum()).item()
+
+
 def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
     """||out - ref||_F / ||ref||_F, computed in float64."""
     diff = torch.linalg.vector_norm(out.double() - ref)

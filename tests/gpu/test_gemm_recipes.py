@@ -10,7 +10,8 @@ import torch
 import fp8gen
 from fp8gen.heuristics import choose_spec
 from fp8gen.spec import ScaleRecipe
-from tests.gpu.support import FORMATS, OUT, check_recipe_gemm as check, prebuild, random_fp8, random_scales
+from tests.gpu.support import (FORMATS, OUT, check_recipe_gemm as check, deepgemm_difference, prebuild, random_fp8,
+                               random_scales)
 
 A_RECIPES = ["tensor", "row", "group"]
 B_RECIPES = ["tensor", "row", "group", "block"]
@@ -69,12 +70,6 @@ def test_scales_in_any_strides(generator):
     ref = fp8gen.gemm(a, b, sa_rows_contiguous, sb, out_dtype=torch.float32)
     for sa_, sb_ in ((sa_k_contiguous, sb), (sa_rows_contiguous, sb_transposed)):
         torch.testing.assert_close(fp8gen.gemm(a, b, sa_, sb_, out_dtype=torch.float32), ref, rtol=0, atol=0)
-
-
-def deepgemm_difference(x: torch.Tensor, y: torch.Tensor) -> float:
-    """DeepGEMM's calc_diff: 1 - 2 sum(xy) / sum(x^2 + y^2)."""
-    x, y = x.double(), y.double()
-    return (1 - 2 * (x * y).sum() / (x * x + y * y).sum()).item()
 
 
 @pytest.mark.parametrize("recipe_a,recipe_b,scale_dtype", [

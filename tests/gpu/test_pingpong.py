@@ -46,11 +46,17 @@ def test_pingpong_with_epilogue_chain_and_no_split_k(generator):
     spec = GemmSpec(tile=(64, 128, 128), schedule="pingpong", epilogue=["bias", "gelu_tanh"])
     a = random_fp8(300, 512, torch.float8_e4m3fn, generator)
     b = random_fp8(520, 512, torch.float8_e4m3fn, generator)
-    sa, sb = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
-    bias = torch.randn(520, device="cuda", generator=generator).to(torch.bfloat16)
-    out = fp8gen.compile(spec)(a, b, sa, sb, bias=bias)
-    ref = torch.nn.functional.gelu(a.double() @ b.double().T + bias.double(), approximate="tanh")
+    # Outputs of rms ~2 (operands of rms 4, K = 512) and a bias of the same size, so that a lost bias or
+    # a wrong activation shows.
+    scale = (2 / (16 * 512 ** 0.5)) ** 0.5
+    sa, sb = torch.full((1,), scale, device="cuda"), torch.full((1,), scale, device="cuda")
+    bias = (torch.randn(520, device="cuda", generator=generator) * 2).to(torch.bfloat16)
+    out = torch.full((300, 520), float("nan"), dtype=torch.bfloat16, device="cuda")
+    fp8gen.compile(spec)(a, b, sa, sb, bias=bias, out=out)
+    a64, b64 = a.double() * scale, b.double() * scale
+    ref = torch.nn.functional.gelu(a64 @ b64.T + bias.double(), approximate="tanh")
     torch.cuda.synchronize()
-    assert gemm_error(out, ref, a.double(), b.double()) <= 4e-3
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    assert gemm_error(out, ref, a64, b64) <= 4e-3
     with pytest.raises(fp8gen.InputError, match="ping-pong kernels do not split K"):
         fp8gen.compile(spec)(a, b, sa, sb, bias=bias, split_k=2)

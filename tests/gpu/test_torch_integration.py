@@ -7,15 +7,9 @@ import torch
 
 import fp8gen
 from fp8gen.nn import FP8Linear
-from tests.gpu.support import random_fp8, random_scales
+from tests.gpu.support import deepgemm_difference, random_fp8, random_scales
 
 HIDDEN, FFN = 512, 1024
-
-
-def deepgemm_diff(x: torch.Tensor, y: torch.Tensor) -> float:
-    """DeepGEMM's calc_diff: 1 - 2 sum(xy) / sum(x^2 + y^2)."""
-    x, y = x.double(), y.double()
-    return (1 - 2 * (x * y).sum() / (x * x + y * y).sum()).item()
 
 
 class MLP(torch.nn.Module):
@@ -46,7 +40,7 @@ def test_fp8_linear_matches_nn_linear(recipe, generator):
     reference = torch.nn.functional.gelu(up(x).float())
     out = FP8Linear.from_linear(up, recipe=recipe, activation="gelu")(x)
     assert out.shape == reference.shape and out.dtype == torch.bfloat16
-    assert deepgemm_diff(out, reference) <= 1e-3  # one FP8 GEMM: DeepGEMM's bound
+    assert deepgemm_difference(out, reference) <= 1e-3  # one FP8 GEMM: DeepGEMM's bound
 
 
 @pytest.mark.parametrize("recipe,quantize_output", [("block", False), ("block", True), ("channel", False)])
@@ -56,7 +50,7 @@ def test_fp8_mlp_matches_bf16_mlp(recipe, quantize_output, generator):
     reference = down(torch.nn.functional.gelu(up(x).float()).to(torch.bfloat16))
     out = fp8_mlp(up, down, recipe, quantize_output)(x)
     assert out.shape == reference.shape and out.dtype == torch.bfloat16
-    assert deepgemm_diff(out, reference) <= 2.5e-3  # two FP8 GEMMs in a row
+    assert deepgemm_difference(out, reference) <= 2.5e-3  # two FP8 GEMMs in a row
 
 
 @pytest.mark.parametrize("recipe", ["block", "channel"])
@@ -67,7 +61,7 @@ def test_torch_compile_fullgraph_matches_eager(recipe, generator):
     for rows in (64, 200):
         x = torch.randn(rows, HIDDEN, device="cuda", generator=generator).to(torch.bfloat16)
         eager, traced = model(x), compiled(x)
-        assert deepgemm_diff(traced, eager) <= 1e-5, "compiled quantization differs from eager beyond rounding"
+        assert deepgemm_difference(traced, eager) <= 1e-5, "compiled quantization differs from eager beyond rounding"
 
 
 def test_cuda_graph_replays_with_changing_inputs_match_eager(generator):

@@ -72,7 +72,11 @@ def test_render_composes_op_types_and_exact_clamp_bounds():
                                           {"op": "clamp", "lo": -0.1, "hi": 6}, "amax"])
     text = render(spec).text
     assert ("fp8gen::epilogue::Chain<fp8gen::epilogue::Alpha, fp8gen::epilogue::RowBias<__half>, "
-            "fp8gen::epilogue::Silu, fp8gen::epilogue::Clamp<ClampBounds0>, fp8gen::epilogue::Amax>") in text
+            "fp8gen::epilogue::Silu, fp8gen::epilogue::Clamp<ClampBounds3>, fp8gen::epilogue::Amax>") in text
+    assert "struct ClampBounds3 {" in text  # named by its position in the chain
+    twice = render(GemmSpec(epilogue=[{"op": "clamp", "lo": -1, "hi": 1}, "relu", {"op": "clamp", "lo": 0, "hi": 2}])).text
+    assert "Clamp<ClampBounds0>, fp8gen::epilogue::Relu, fp8gen::epilogue::Clamp<ClampBounds2>>" in twice
+    assert "struct ClampBounds0 {" in twice and "struct ClampBounds2 {" in twice
     assert f"static constexpr float lo = {(-0.1).hex()}f;" in text
     assert "__nv_fp8_e4m3" in text
     assert "fp8gen::epilogue::Chain<>" in render(GemmSpec()).text

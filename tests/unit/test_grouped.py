@@ -101,3 +101,15 @@ def test_grouped_argument_checks_before_the_gpu():
         grouped._output(torch.zeros(256, 256, dtype=torch.bfloat16), "masked", 256, 2, 128, 256, torch.bfloat16, cpu)
     with pytest.raises(InputError, match="multiple of 16"):
         grouped._output(None, "contiguous", 128, 2, 0, 262, torch.float32, cpu)  # 1048 bytes a row
+    with pytest.raises(InputError, match=r"a must be 2-D \(M, K\) in the contiguous layout"):
+        grouped._tokens(torch.zeros(2, 128, 16), "contiguous", 2, 16)
+    with pytest.raises(InputError, match="a's experts must be stacked without gaps"):
+        grouped._tokens(torch.zeros(2, 128, 32)[:, :, :16].transpose(0, 1).contiguous().transpose(0, 1),
+                        "masked", 2, 16)
+    with pytest.raises(InputError, match="scale_b is on cpu; expected meta"):
+        grouped._expert_scales(torch.ones(2), 2, 256, 256, torch.device("meta"))
+    with pytest.raises(InputError, match="masked_m must be contiguous"):
+        grouped._group_info(torch.zeros(4, dtype=torch.int32)[::2], "masked", 256, 2, 128, cpu, False)
+    with pytest.raises(InputError, match="out must be contiguous"):
+        grouped._output(torch.zeros(256, 512, dtype=torch.bfloat16)[:, :256], "contiguous", 256, 2, 0, 256,
+                        torch.bfloat16, cpu)

@@ -106,7 +106,7 @@ def test_ping_pong_schedule():
     spec = GemmSpec(tile=(64, 128, 128), schedule="pingpong")
     assert spec.consumer_warpgroups == 2 and spec.mma_warpgroups == 1 and spec.partial_fragments == 2
     assert spec.output_tile_bytes == 2 * 64 * 128 * 2, "one staging tile per consumer"
-    assert spec.name.endswith("_pp_s8_promoted128") or "_pp_" in spec.name
+    assert spec.name == f"gemm_e4m3_e4m3_bf16_tensor_tensor_64x128x128_pp_s{spec.stages}_promoted128"
     with pytest.raises(SpecError, match="BM \\(tile\\[0\\]\\) must be 64"):
         GemmSpec(tile=(128, 128, 128), schedule="pingpong")
     with pytest.raises(SpecError, match="without clusters and grouping"):

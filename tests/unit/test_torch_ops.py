@@ -6,7 +6,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 
 import fp8gen.torch_ops  # noqa: F401 - registers the ops
 from fp8gen.errors import InputError
-from fp8gen.nn import FP8Linear
+from fp8gen.nn import FP8Activation, FP8Linear
 
 M, N, K = 96, 200, 384
 SCALES = {  # recipe -> (scale_a shape, scale_b shape)
@@ -59,6 +59,10 @@ def test_fake_rejects_mismatched_k_and_bad_activation():
         torch.ops.fp8gen.gemm(a, short_b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "", None, 0)
     with mode, pytest.raises(InputError, match="activation='tanh'"):
         torch.ops.fp8gen.gemm(a, b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "tanh", None, 0)
+    with mode, pytest.raises(InputError, match="writes an FP8 output: out_dtype must be"):
+        torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.bfloat16, None, "", "1x128")
+    with mode, pytest.raises(InputError, match="requantize='2x128' is invalid"):
+        torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, None, "", "2x128")
 
 
 @pytest.mark.parametrize("recipe,scale_shape", [("block", (2, 3)), ("channel", (200, 1))])
@@ -83,3 +87,12 @@ def test_fp8_linear_rejects_bad_configuration():
         FP8Linear(128, 64, recipe="tensor")
     with pytest.raises(InputError, match="activation="):
         FP8Linear(128, 64, activation="tanh")
+    with pytest.raises(InputError, match="quantize_output needs the block recipe"):
+        FP8Linear(128, 64, recipe="channel", quantize_output=True)
+    with pytest.raises(InputError, match="quantize_output needs the block recipe and out_features a multiple"):
+        FP8Linear(128, 200, quantize_output=True)
+    layer = FP8Linear(128, 256, recipe="channel")
+    with pytest.raises(InputError, match="input has 64 features; this layer takes 128"):
+        layer(torch.zeros(4, 64, dtype=torch.bfloat16))
+    with pytest.raises(InputError, match="feeds layers of the block recipe only"):
+        layer(FP8Activation(torch.zeros(4, 128, dtype=torch.float8_e4m3fn), torch.ones(4, 1)))

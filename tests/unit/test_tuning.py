@@ -67,7 +67,11 @@ def test_candidates_are_valid_distinct_and_start_with_the_default():
         specs = tuning.candidates(m, 7168, 2048, "e4m3", "e4m3", "bf16", recipe_a, recipe_b, allow_fast=True)
         assert specs[0] == choose_spec(m, 7168, 2048, "e4m3", "e4m3", "bf16", recipe_a, recipe_b)
         assert len(specs) == len(set(specs)) == len({s.name for s in specs}) >= 4
-        assert all(s.accumulation == "promoted" for s in specs) or not recipe_a.kind == "group"
+        fast = [s for s in specs if s.accumulation == "fast"]
+        assert bool(fast) == (recipe_a.kind != "group"), "allow_fast adds fast accumulation where the recipe allows"
+    decode_widths = {s.tile[1] for s in tuning.candidates(64, 7168, 2048, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+                     if s.schedule == "cooperative"}
+    assert {64, 96, 112, 128} <= decode_widths  # the heuristic's decode widths are measured against each other
     block = tuning.candidates(4096, 7168, 2048, "e4m3", "e4m3", "bf16", GROUP, BLOCK, allow_fast=True)
     assert all(s.accumulation == "promoted" for s in block), "block scales never take fast accumulation"
     assert any(s.tile == (128, 192, 128) for s in tuning.candidates(4096, 7168, 2048, "e4m3", "e4m3", "bf16",

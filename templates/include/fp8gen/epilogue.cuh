@@ -43,7 +43,6 @@ struct OutputConvert<__half> {
 template <class Fp8, class Fp8x2>
 struct Fp8OutputConvert {
   using Pair = Fp8x2;
-  static constexpr bool kFp8 = true;
   __device__ __forceinline__ static Fp8 one(float x) { return Fp8(x); }
   __device__ __forceinline__ static Pair two(float x, float y) { return Pair(make_float2(x, y)); }
 };
@@ -54,7 +53,7 @@ template <>
 struct OutputConvert<__nv_fp8_e5m2> : Fp8OutputConvert<__nv_fp8_e5m2, __nv_fp8x2_e5m2> {};
 
 template <class ElementD>
-constexpr bool is_fp8_output() {
+__host__ __device__ constexpr bool is_fp8_output() {
   return sizeof(ElementD) == 1;
 }
 
