@@ -20,11 +20,19 @@ DECODE_WIDTHS_BLOCK_B = (128, 64)
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
+# Prefill shapes with per-tensor / per-row scales: a 128x192 tile (one promoted partial fragment) runs a full
+# wave about this much faster per output element than 128x128 (fewer operand bytes per FLOP; measured
+# geomean 1.05 on the suite, docs/performance.md). It is chosen where that outweighs its coarser waves.
+WIDE_TILE = 192
+WIDE_TILE_SPEED = 1.05
+WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
+
 
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
-    """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, and
-    for M <= 128 the tile width that keeps the most SMs streaming (see decode_width).
+    """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
+    M <= 128 the tile width that keeps the most SMs streaming (see decode_width), and for larger M with
+    per-tensor / per-row scales and no residual 128x192 tiles where they pay (see wide_tile_pays).
 
     1x128 B scales are staged per column through shared memory and applied per element; with
     BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
@@ -34,11 +42,25 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     block_m = 64 if m <= 64 else 128
     if scale_b.kind == "group":
         block_n = 64
-    elif m <= DECODE_MAX_M and not any(op.op == "group_quantize" for op in epilogue):
+    elif any(op.op == "group_quantize" for op in epilogue):
+        block_n = 128  # whole 128-column scale groups per tile
+    elif m <= DECODE_MAX_M:
         block_n = decode_width(m, n, k, block_m, DECODE_WIDTHS_BLOCK_B if scale_b.kind == "block" else DECODE_WIDTHS)
+    elif (scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
+          and not any(op.op == "residual" for op in epilogue) and wide_tile_pays(m, n)):
+        block_n = WIDE_TILE  # (a residual's loads next to 96 accumulators per thread would spill)
     else:
         block_n = 128
     return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
+
+
+def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
+    """Whether 128x192 tiles beat 128x128 by WIDE_TILE_MARGIN in a wave model: time ~ waves x tile width /
+    per-tile speed (each wave of 132 tiles takes as long as its slowest, full or not)."""
+    def cost(width: int, speed: float) -> float:
+        return ceil_div(ceil_div(m, 128) * ceil_div(n, width), sm_count) * width / speed
+
+    return cost(128, 1.0) >= WIDE_TILE_MARGIN * cost(WIDE_TILE, WIDE_TILE_SPEED)
 
 
 def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] = DECODE_WIDTHS,

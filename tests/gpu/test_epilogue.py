@@ -46,6 +46,12 @@ CHAINS = {
     "bias_relu_residual_clamp": ["bias", "relu", {"op": "residual", "dtype": "f32"}, {"op": "clamp", "lo": 0, "hi": 3.0}],
 }
 
+WIDE = (128, 192, 128)  # the prefill tile of per-tensor / per-row GEMMs without a residual (one promoted partial)
+WIDE_CHAINS = {
+    "alpha_bias_gelu_clamp": ["alpha", "bias", "gelu", {"op": "clamp", "lo": -2.5, "hi": 1.75}],
+    "row_bias_silu": [{"op": "bias", "axis": "row", "dtype": "f16"}, "silu"],
+}
+
 
 @pytest.fixture(scope="module", autouse=True)
 def kernels_built():
@@ -55,7 +61,9 @@ def kernels_built():
                  + [spec(fmt, ["bias", "gelu", "amax"]) for fmt in FP8_OUT]
                  + [spec("f32", ["bias", "gelu", "amax"]), spec("f32", ["bias", "silu"])]
                  + [spec(fmt, ["bias", "silu", {"op": "group_quantize", "dtype": d}]) for fmt in FP8_OUT
-                    for d in ("f32", "ue8m0")])
+                    for d in ("f32", "ue8m0")]
+                 + [spec(out, chain, tile=WIDE) for chain in WIDE_CHAINS.values() for out in OUT]
+                 + [spec(out, ["bias", "gelu", "amax"], tile=WIDE) for out in ("e4m3", "f32")])
 
 
 class Problem:
@@ -92,7 +100,7 @@ class Problem:
     def matrix(self, dtype: torch.dtype) -> torch.Tensor:
         return (torch.randn(self.m, self.n, device="cuda", generator=self.generator) * self.typical).to(dtype)
 
-    def run(self, chain: list, out_name: str, **call):
+    def run(self, chain: list, out_name: str, tile=(128, 128, 128), **call):
         """Kernel arguments and float64 reference for `chain`; returns (kernel result, reference)."""
         x = self.acc.clone()
         for op in (EpilogueOp.parse(o) for o in chain):
@@ -113,7 +121,8 @@ class Problem:
                 x = ACTIVATIONS["gelu" if op.approximate == "none" else "gelu_tanh"](x)
             elif op.op in ACTIVATIONS:
                 x = ACTIVATIONS[op.op](x)
-        return fp8gen.compile(spec(out_name, chain))(self.a, self.b, self.sa, self.sb, **call), x
+        kernel = fp8gen.compile(spec(out_name, chain, self.kind_a, self.kind_b, tile))
+        return kernel(self.a, self.b, self.sa, self.sb, **call), x
 
     def error(self, out: torch.Tensor, ref: torch.Tensor) -> float:
         return gemm_error(out, ref, self.a64, self.b64)
@@ -160,8 +169,21 @@ def _fp8_tolerance(ref: torch.Tensor, scale, mantissa_bits: int, min_exponent: i
     return ref.abs() * 2.0 ** -mantissa_bits + scale * 2.0 ** min_exponent + 1e-3 * magnitude
 
 
-@pytest.mark.parametrize("fmt", list(FP8_OUT))
-def test_fp8_output_with_out_scale_and_exact_amax(fmt, generator):
+@pytest.mark.parametrize("name", list(WIDE_CHAINS))
+@pytest.mark.parametrize("out_name", list(OUT))
+def test_wide_tile_chain_matches_float64_reference(name, out_name, generator):
+    p = Problem(generator, output_rms=2.0)
+    dtype, tolerance = OUT[out_name]
+    out = nan_output(M, N, dtype)
+    result, ref = p.run(WIDE_CHAINS[name], out_name, tile=WIDE, out=out)
+    torch.cuda.synchronize()
+    assert result is out and not torch.isnan(out).any(), "some output elements were not written"
+    err = p.error(out, ref)
+    assert err <= tolerance, f"{name} -> {out_name} on {WIDE}: relative error {err:.3e}"
+
+
+@pytest.mark.parametrize("fmt,tile", [("e4m3", (128, 128, 128)), ("e5m2", (128, 128, 128)), ("e4m3", WIDE)])
+def test_fp8_output_with_out_scale_and_exact_amax(fmt, tile, generator):
     dtype, fp8_max, mantissa_bits, min_exponent = FP8_OUT[fmt]
     p = Problem(generator)
     chain = ["bias", "gelu", "amax"]
@@ -169,10 +191,11 @@ def test_fp8_output_with_out_scale_and_exact_amax(fmt, generator):
     out_scale = p.acc.abs().max().item() / (0.7 * fp8_max)
     amax = torch.full((1,), float("nan"), device="cuda")
     out = nan_output(M, N, dtype)
-    _, ref = p.run(chain, fmt, out=out, bias=bias, out_scale=torch.tensor([out_scale], device="cuda"), amax_out=amax)
+    _, ref = p.run(chain, fmt, tile=tile, out=out, bias=bias, out_scale=torch.tensor([out_scale], device="cuda"),
+                   amax_out=amax)
     twin = nan_output(M, N, torch.float32)
     twin_amax = torch.zeros(1, device="cuda")
-    p.run(chain, "f32", out=twin, bias=bias, amax_out=twin_amax)
+    p.run(chain, "f32", tile=tile, out=twin, bias=bias, amax_out=twin_amax)
     torch.cuda.synchronize()
     assert not torch.isnan(out.float()).any(), "some output elements were not written"
     dequantized = out.double() * out_scale

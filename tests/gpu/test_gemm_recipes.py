@@ -98,6 +98,13 @@ def test_wide_tile_with_one_partial_fragment(kind_a, kind_b, out_name, generator
     check(257, 500, 784, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)
 
 
+@pytest.mark.parametrize("kind", ["tensor", "row"])
+def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind, generator):
+    m, n, k = 1040, 2112, 640  # 153 tiles of 128x128 (two waves) against 99 of 128x192 (one)
+    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind, kind).tile == (128, 192, 128)
+    check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator)
+
+
 
 @pytest.mark.parametrize("spec", DECODE_WIDTH_SPECS, ids=lambda s: s.name)
 @pytest.mark.parametrize("m,n,k,split_k", [(50, 1000, 1040, None), (128, 2112, 2048, 3), (1, 300, 512, 1)])

@@ -35,6 +35,7 @@ def test_names_and_tables_parse_with_defaults():
     (["group_quantize", "relu"], "e4m3", "must be the last op"),
     ([{"op": "group_quantize", "group_size": 12}], "e4m3", "multiple of 8"),
     ("relu", "bf16", "must be a list of ops"),
+    ([3], "bf16", "each op is a name"),
 ])
 def test_invalid_chains_name_the_problem(chain, out, fragment):
     with pytest.raises(SpecError) as info:
@@ -82,15 +83,21 @@ def test_render_composes_op_types_and_exact_clamp_bounds():
     assert "fp8gen::epilogue::Chain<>" in render(GemmSpec()).text
 
 
-@pytest.mark.parametrize("out,chain", [
-    ("bf16", ["alpha", "bias", "gelu", {"op": "residual", "dtype": "bf16"}]),
-    ("f32", [{"op": "bias", "axis": "row", "dtype": "f16"}, "gelu_tanh", {"op": "clamp", "lo": -5, "hi": 5}]),
-    ("e4m3", ["bias", "silu", "amax"]),
-    ("e5m2", ["relu", {"op": "group_quantize", "dtype": "ue8m0"}]),
+@pytest.mark.parametrize("out,chain,scales,tile", [
+    ("bf16", ["alpha", "bias", "gelu", {"op": "residual", "dtype": "bf16"}], ("group", "block"), (128, 128, 128)),
+    ("f32", [{"op": "bias", "axis": "row", "dtype": "f16"}, "gelu_tanh", {"op": "clamp", "lo": -5, "hi": 5}],
+     ("group", "block"), (128, 128, 128)),
+    ("e4m3", ["bias", "silu", "amax"], ("group", "block"), (128, 128, 128)),
+    ("e5m2", ["relu", {"op": "group_quantize", "dtype": "ue8m0"}], ("group", "block"), (128, 128, 128)),
+    # The wide prefill tile (one promoted partial) the heuristics pick for per-tensor / per-row scales
+    # and chains without a residual (which would spill there).
+    ("bf16", ["alpha", "bias", "gelu", {"op": "clamp", "lo": -5, "hi": 5}], ("row", "row"), (128, 192, 128)),
+    ("f32", [{"op": "bias", "axis": "row", "dtype": "f16"}, "gelu_tanh"], ("tensor", "tensor"), (128, 192, 128)),
+    ("e4m3", ["bias", "silu", "amax"], ("tensor", "tensor"), (128, 192, 128)),
 ])
-def test_chains_compile_to_sm90a_without_spills(out, chain, tmp_path, monkeypatch):
+def test_chains_compile_to_sm90a_without_spills(out, chain, scales, tile, tmp_path, monkeypatch):
     monkeypatch.setenv("FP8GEN_CACHE_DIR", str(tmp_path))
-    artifact = build(GemmSpec(out=out, scale_a="group", scale_b="block", epilogue=chain))
+    artifact = build(GemmSpec(out=out, scale_a=scales[0], scale_b=scales[1], tile=tile, epilogue=chain))
     assert artifact.cubin[:4] == b"\x7fELF"
     assert artifact.meta["resources"]["spill_stores"] == 0
 

@@ -113,3 +113,16 @@ def test_grouped_argument_checks_before_the_gpu():
     with pytest.raises(InputError, match="out must be contiguous"):
         grouped._output(torch.zeros(256, 512, dtype=torch.bfloat16)[:, :256], "contiguous", 256, 2, 0, 256,
                         torch.bfloat16, cpu)
+
+
+def test_grouped_out_dtype_and_k_mismatch_are_named(monkeypatch):
+    from fp8gen import grouped
+
+    a = torch.zeros(128, 32, dtype=torch.float8_e4m3fn)
+    b = torch.zeros(2, 128, 16, dtype=torch.float8_e4m3fn)
+    with pytest.raises(InputError, match=r"out_dtype=torch.int8 is not supported"):
+        grouped.grouped_gemm(a, b, torch.ones(128), torch.ones(2), m_indices=torch.zeros(128, dtype=torch.int32),
+                             out_dtype=torch.int8)
+    monkeypatch.setattr(grouped.checks, "check_operand", lambda name, t: t)  # no CUDA here: skip the device check
+    with pytest.raises(InputError, match="a has K = 32 but b has K = 16"):
+        grouped._tokens(a, "contiguous", 2, 16)

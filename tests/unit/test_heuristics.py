@@ -45,3 +45,21 @@ def test_decode_width_fills_the_sms():
     assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
     assert tile(4096, 7168, 2048) == (128, 128, 128)  # prefill: unchanged
     assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs
+
+
+def test_wide_tiles_where_they_cut_waves_for_per_tensor_and_per_row():
+    def tile(m, n, kind="tensor", epilogue=(), out="bf16"):
+        kind_b = "block" if kind == "group" else kind
+        return choose_spec(m, n, 4096, "e4m3", "e4m3", out, kind, kind_b, epilogue).tile
+
+    assert tile(8192, 8192) == (128, 192, 128)          # 31.03 -> 20.85 waves
+    assert tile(8192, 8192, "row") == (128, 192, 128)
+    assert tile(4096, 2112) == (128, 192, 128)          # 5 -> 3 waves
+    assert tile(4096, 4096) == (128, 128, 128)          # 8 -> 6 waves of 1.5x the work each: no
+    assert tile(4096, 7168) == (128, 128, 128)          # 14 -> 10 waves: a tie, kept
+    assert tile(200, 264) == (128, 128, 128)            # one wave either way
+    assert tile(8192, 8192, "group") == (128, 128, 128)  # block scales of B: BN must divide 128
+    requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
+    assert tile(8192, 8192, epilogue=requantize, out="e4m3") == (128, 128, 128)
+    residual = (EpilogueOp.parse({"op": "residual", "dtype": "bf16"}),)
+    assert tile(8192, 8192, epilogue=residual) == (128, 128, 128)

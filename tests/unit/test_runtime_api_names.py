@@ -43,3 +43,21 @@ def test_ctypes_launch_config_matches_cuda_h_layout():
     attribute = _LaunchAttribute.from_buffer_copy(ctypes.string_at(attr.getPtr(), 72))
     assert attribute.id == int(driver.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
     assert list(attribute.cluster_dim) == [2, 1, 1]
+
+
+def test_a_driver_without_an_entry_point_is_a_clear_error(monkeypatch):
+    """cuGetProcAddress succeeding with a null address (an older driver) raises CudaError naming the symbol."""
+    import ctypes
+
+    import pytest
+    from cuda.bindings import driver
+
+    from fp8gen.errors import CudaError
+    from fp8gen.runtime import _DriverCalls
+
+    def no_such_symbol(symbol, version, flags):
+        return driver.CUresult.CUDA_SUCCESS, 0, driver.CUdriverProcAddressQueryResult.CU_GET_PROC_ADDRESS_SUCCESS
+
+    monkeypatch.setattr(driver, "cuGetProcAddress", no_such_symbol)
+    with pytest.raises(CudaError, match="the CUDA driver has no cuLaunchKernelEx"):
+        _DriverCalls._resolve("cuLaunchKernelEx", 12000, ctypes.CFUNCTYPE(ctypes.c_int))

@@ -1,0 +1,96 @@
+"""Alternative kernel specs vs the kernel fp8gen.gemm picks vs torch._scaled_mm (cuBLASLt), per recipe:
+CUDA-graph timing over rotating input sets with alternating replays (fp8gen/bench.py). Prints one line of
+TFLOP/s per recipe and shape, and the geomean speed of each variant relative to the default; writes JSON.
+
+    python benchmarks/variants_vs_default.py --variants pingpong            # the 4 quick shapes
+    python benchmarks/variants_vs_default.py --variants wide --shapes suite  # prefill + square of the suite
+
+Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
+accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
+allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import torch
+
+import fp8gen
+from fp8gen import GemmSpec, ScaleRecipe, tuning
+from fp8gen.bench import DEFAULT_SHAPES, RECIPE_KINDS, environment, graph_ms, input_set_count, load_shapes, random_inputs
+from fp8gen.build import build_many
+
+QUICK_SHAPES = [(8192, 8192, 8192), (4096, 7168, 2048), (2048, 7168, 16384), (4096, 2112, 7168)]
+
+
+def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
+    """The specs of one variant family for a recipe (block scales of B need BN to divide 128)."""
+    rows = 64 if variants == "pingpong" else 128
+    schedule = "pingpong" if variants == "pingpong" else "cooperative"
+
+    def spec(width, accumulation="promoted"):
+        return GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(rows, width, 128),
+                        schedule=schedule, accumulation=accumulation)
+
+    specs = [spec(128)] if variants == "pingpong" else []
+    if kind_b != "block":
+        specs.append(spec(192))
+    if kind_b == "tensor":
+        specs.append(spec(256, "fast"))
+    return specs
+
+
+def label(spec: GemmSpec) -> str:
+    return spec.name.split("_", 6)[-1]  # tile, schedule, stages, accumulation
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", choices=("pingpong", "wide"), default="pingpong")
+    parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
+                        help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
+    parser.add_argument("--recipes", default="tensor,row,block")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    shapes = QUICK_SHAPES if args.shapes == "quick" else [
+        (m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"prefill", "square"})]
+    recipes = args.recipes.split(",")
+    families = {recipe: variant_specs(args.variants, *RECIPE_KINDS[recipe]) for recipe in recipes}
+    build_many([s for specs in families.values() for s in specs], jobs=16)
+    gpu = torch.cuda.get_device_name()
+    rows, ratios = [], {}
+    for recipe in recipes:
+        kind_a, kind_b = RECIPE_KINDS[recipe]
+        if not families[recipe]:
+            continue
+        for m, n, k in shapes:
+            sets = [random_inputs(recipe, m, n, k) for _ in range(input_set_count(m, n, k))]
+            default = tuning.select_spec(gpu, m, n, k, "e4m3", "e4m3", "bf16", ScaleRecipe(kind_a), ScaleRecipe(kind_b))
+            kernels = {f"default {label(default)}": fp8gen.compile(default)}
+            kernels.update({label(s): fp8gen.compile(s) for s in families[recipe]})
+            calls = [[lambda s=s, kernel=kernel: kernel(s.a, s.b, *s.ours, out=s.out) for s in sets]
+                     for kernel in kernels.values()]
+            calls.append([lambda s=s: torch._scaled_mm(s.a, s.b.t(), *s.theirs, out_dtype=torch.bfloat16) for s in sets])
+            times = graph_ms(*calls)
+            flops = 2 * m * n * k
+            names = [*kernels, "cuBLASLt"]
+            tflops = {name: flops / t / 1e9 for name, t in zip(names, times)}
+            rows.append({"recipe": recipe, "m": m, "n": n, "k": k, "tflops": tflops})
+            for name, t in zip(names[1:], times[1:]):
+                ratios.setdefault((recipe, name), []).append(times[0] / t)
+            print(f"{recipe:6s} {m}x{n}x{k}: " + " | ".join(f"{name} {v:.0f}" for name, v in tflops.items()), flush=True)
+    print("geomean speed relative to the default:")
+    for (recipe, name), values in ratios.items():
+        print(f"  {recipe:6s} {name:40s} {math.exp(sum(map(math.log, values)) / len(values)):.3f} "
+              f"(min {min(values):.3f}, max {max(values):.3f})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"environment": environment(), "variants": args.variants, "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
