@@ -1,9 +1,10 @@
 """Disassemble cached fp8gen cubins and report tensor-core and local-memory instructions.
 
-    python benchmarks/inspect_sass.py [--spec examples/kernels.toml]
+    python benchmarks/inspect_sass.py [--spec examples/kernels.toml | --suite] [-j N]
 
-Needs cuobjdump (CUDA toolkit). For each kernel: QGMMA count (FP8 wgmma), LDL/STL count
-(local memory: should be 0), and the ptxas register/spill report recorded at compile time.
+Needs cuobjdump (CUDA toolkit, or the nvidia-cuda-cuobjdump wheel; no GPU). For each kernel: QGMMA count
+(FP8 wgmma), LDL/STL count (local memory: should be 0), and the ptxas register/spill report recorded at
+compile time. --suite: the kernels fp8gen.gemm picks for every shape of the benchmark suite, per recipe.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fp8gen.build import build
+from fp8gen.bench import DEFAULT_SHAPES, RECIPE_KINDS, load_shapes
+from fp8gen.build import build, build_many
 from fp8gen.heuristics import choose_spec
 from fp8gen.specfile import load_specs
 
@@ -32,16 +34,23 @@ def sass_counts(cubin: bytes) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spec", type=Path, help="spec file (default: the kernels gemm() picks)")
+    parser.add_argument("--suite", action="store_true", help="the kernels gemm() picks on the benchmark suite")
+    parser.add_argument("-j", "--jobs", type=int, default=16, help="parallel compilations")
     args = parser.parse_args()
     if shutil.which("cuobjdump") is None:
         print("cuobjdump not found", file=sys.stderr)
         return 1
     if args.spec:
         specs = load_specs(args.spec)
+    elif args.suite:
+        specs = list(dict.fromkeys(choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b)
+                                   for kind_a, kind_b in RECIPE_KINDS.values()
+                                   for _, m, n, k in load_shapes(DEFAULT_SHAPES)))
     else:
         recipes = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group")]
         specs = [choose_spec(m, 8192, 8192, "e4m3", "e4m3", out, ra, rb)
                  for m in (64, 8192) for out in ("bf16", "f32") for ra, rb in recipes]
+    build_many(specs, jobs=args.jobs)
     bad = 0
     print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills")
     for spec in specs:
