@@ -15,7 +15,7 @@ import sys
 import torch
 
 import fp8gen
-from fp8gen.bench import environment, graph_ms, input_set_count
+from fp8gen.bench import environment, graph_ms, input_sets_for
 
 # (layout, experts, rows per expert, N, K, DeepGEMM's published H800 TFLOP/s)
 SHAPES = [
@@ -92,7 +92,8 @@ def torch_grouped_or_error(recipe: str, layout: str, groups: int, rows: int, n: 
 
 def bench_row(recipe: str, layout: str, groups: int, rows: int, n: int, k: int, published) -> dict:
     # Rotating input sets, as fp8gen bench does: each call starts with its operands out of L2.
-    sets = [grouped_inputs(recipe, groups, rows, n, k) for _ in range(input_set_count(groups * rows, groups * n, k))]
+    set_bytes = groups * (rows * k + n * k + 2 * rows * n)  # fp8 A and B, bf16 D
+    sets = [grouped_inputs(recipe, groups, rows, n, k) for _ in range(input_sets_for(set_bytes))]
     torch_calls, torch_error = torch_grouped_or_error(recipe, layout, groups, rows, n, k, sets)
     lists = [[grouped_call(layout, groups, rows, n, k, s) for s in sets], [loop_call(groups, rows, s) for s in sets]]
     times = graph_ms(*lists, *([torch_calls] if torch_calls else []))

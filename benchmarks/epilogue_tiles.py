@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 import fp8gen
-from fp8gen.bench import graph_ms
+from fp8gen.bench import graph_ms, input_set_count
 from fp8gen.build import build_many
+
+from epilogue_cost import random_set  # benchmarks/ is the script's directory
 
 GELU_TANH = {"op": "gelu", "approximate": "tanh"}
 CHAINS = {"plain": (), "bias+gelu_tanh": ("bias", GELU_TANH), "gelu_tanh": (GELU_TANH,)}
-
-
-def input_set(m: int, n: int, k: int) -> dict:
-    return {"a": (torch.randn(m, k, device="cuda") * 4).to(torch.float8_e4m3fn),
-            "b": (torch.randn(n, k, device="cuda") * 4).to(torch.float8_e4m3fn),
-            "sa": torch.ones(1, device="cuda"), "sb": torch.ones(1, device="cuda"),
-            "bias": torch.randn(n, device="cuda").to(torch.bfloat16),
-            "out": torch.empty(m, n, dtype=torch.bfloat16, device="cuda")}
 
 
 def main(argv=None) -> int:
@@ -38,7 +30,7 @@ def main(argv=None) -> int:
     specs = {(name, w): fp8gen.GemmSpec(tile=(128, w, 128), epilogue=chain) for name, chain in CHAINS.items()
              for w in widths}
     build_many(list(specs.values()), jobs=16)
-    sets = [input_set(m, n, k) for _ in range(2)]
+    sets = [random_set(m, n, k) for _ in range(input_set_count(m, n, k))]
     calls = []
     for (name, _), spec in specs.items():
         kernel = fp8gen.compile(spec)

@@ -16,6 +16,7 @@ import torch
 
 import fp8gen
 import fp8gen.torch_ops  # noqa: F401
+from fp8gen import api
 from fp8gen.bench import environment, random_inputs
 from fp8gen.quantize import rows_contiguous
 from fp8gen.runtime import _driver, check
@@ -41,9 +42,11 @@ def bare_launches(kernel: fp8gen.Kernel, a, b, sa, sb, out):
     """The launch fp8gen replays, issued with nothing else around it: through fp8gen's ctypes call, and
     through cuda.bindings' cuLaunchKernelEx with the same prebuilt void** parameters."""
     kernel(a, b, sa, sb, out=out, split_k=1)
-    if not kernel._plans:
+    # This call's own plan (M = 1, 16 and 64 share a kernel: its other plans launch on other tensors).
+    plan = kernel._plans.get(api._call_key((a, b, sa, sb, out, 1), ()))
+    if plan is None:
         raise RuntimeError("this call is not replayed (e.g. its scales need a copy per call)")
-    prepared = next(iter(kernel._plans.values()))._launch
+    prepared = plan._launch
     stream = torch.cuda.current_stream().cuda_stream
     driver = _driver()
     config = driver.CUlaunchConfig()

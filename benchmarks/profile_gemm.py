@@ -1,14 +1,14 @@
-"""What limits each kernel fp8gen.gemm picks on the benchmark suite, from Nsight Compute counters.
+"""What limits each kernel the shape heuristics pick on the benchmark suite, from Nsight Compute counters.
 
-Three steps (on the H100; the first compiles outside the profiler, the second runs one fp8gen.gemm per
-shape under ncu, the third prints the table):
+Three steps (on the H100; the first compiles outside the profiler, the second runs each shape's kernel
+once under ncu, the third prints the table):
 
     python benchmarks/profile_gemm.py build --recipe tensor
     ncu --csv --log-file ncu.csv -k regex:fp8gen_gemm --metrics "$(python benchmarks/profile_gemm.py metrics)" \\
         python benchmarks/profile_gemm.py run --recipe tensor --order order.json
-    python benchmarks/profile_gemm.py table ncu.csv --order order.json [--markdown]
+    python benchmarks/profile_gemm.py table ncu.csv --order order.json
 
-ncu locks the clocks at base (1.38 GHz SM on the H100 here) unless told otherwise, so durations are
+ncu locks the clocks near base (1.3-1.5 GHz SM on the H100 here) unless told otherwise, so durations are
 longer than in the timed benchmarks; the utilisation percentages are what the table is for.
 """
 
@@ -39,12 +39,16 @@ UNIT_FACTORS = {"ns": 1, "nsecond": 1, "us": 1e3, "usecond": 1e3, "ms": 1e6, "ms
                 "cycle/nsecond": 1e9, "%": 1}
 
 
+def heuristic_spec(recipe: str, m: int, n: int, k: int):
+    """The kernel the shape heuristics pick (what fp8gen.gemm runs where no tuning table overrides it)."""
+    return choose_spec(m, n, k, "e4m3", "e4m3", "bf16", *RECIPE_KINDS[recipe])
+
+
 def suite_specs(recipe: str) -> list[dict]:
-    """Every suite shape with the spec fp8gen.gemm picks for it and its work units (tiles x K splits)."""
-    kind_a, kind_b = RECIPE_KINDS[recipe]
+    """Every suite shape with the heuristics' spec for it and its work units (tiles x K splits)."""
     rows = []
     for group, m, n, k in load_shapes(DEFAULT_SHAPES):
-        spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b)
+        spec = heuristic_spec(recipe, m, n, k)
         bm, bn, _ = spec.tile
         splits = split_k(m, n, k, spec.tile, H100_SM_COUNT)
         rows.append({"group": group, "m": m, "n": n, "k": k, "spec": spec.name,
@@ -60,8 +64,9 @@ def run(recipe: str, order_path: str) -> None:
 
     rows = suite_specs(recipe)
     for row in rows:
-        s = random_inputs(recipe, row["m"], row["n"], row["k"])
-        fp8gen.gemm(s.a, s.b, *s.ours, out=s.out)
+        m, n, k = row["m"], row["n"], row["k"]
+        s = random_inputs(recipe, m, n, k)
+        fp8gen.compile(heuristic_spec(recipe, m, n, k))(s.a, s.b, *s.ours, out=s.out)
     torch.cuda.synchronize()
     with open(order_path, "w") as f:
         json.dump({"recipe": recipe, "rows": rows}, f, indent=2)
@@ -71,8 +76,7 @@ def build(recipe: str) -> None:
     from fp8gen import GemmSpec
     from fp8gen.build import build_many
 
-    kind_a, kind_b = RECIPE_KINDS[recipe]
-    specs = {choose_spec(r["m"], r["n"], r["k"], "e4m3", "e4m3", "bf16", kind_a, kind_b) for r in suite_specs(recipe)}
+    specs = {heuristic_spec(recipe, m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES)}
     build_many(sorted(specs, key=GemmSpec.__repr__), jobs=16)
 
 

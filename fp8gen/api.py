@@ -118,7 +118,7 @@ class Kernel:
         replayable = (target is out and self._group_quantize is None and epilogue_given["amax_out"] is None
                       and all(s is None or s is given for s, given in zip(staged, (scale_a, scale_b)))
                       and (splits == 1 or not torch.cuda.is_current_stream_capturing()))
-        plan = CallPlan(self, launch, m, n, device, allocate_out, stream if splits > 1 else None) if replayable else None
+        plan = CallPlan(self, launch, out, allocate_out, stream if splits > 1 else None) if replayable else None
         return result, plan
 
     def _epilogue_arguments(self, m: int, n: int, device: torch.device, bias_stride_group: int = 0,
@@ -221,15 +221,16 @@ class CallPlan:
     (addresses, shapes, strides, dtypes, devices and epilogue values): one driver call, plus D's allocation
     when the caller passes no `out`. Holds no reference to the caller's tensors."""
 
-    def __init__(self, kernel: "Kernel", launch: PreparedLaunch, m: int, n: int, device: torch.device,
-                 allocates_out: bool, stream: int | None):
+    def __init__(self, kernel: "Kernel", launch: PreparedLaunch, out: torch.Tensor, allocates_out: bool,
+                 stream: int | None):
         self._launch = launch
-        self._meta = kernel.artifact.meta["launch"]
-        self._shape = (m, n)
-        self._dtype = kernel.out_dtype
-        self._device = device
-        self._device_index = device.index
+        self._shape = tuple(out.shape)
+        self._dtype = out.dtype
+        self._device = out.device
+        self._device_index = out.device.index
         self._allocates_out = allocates_out
+        # A fresh D's descriptor differs from this one's in its address only (no reference to `out` kept).
+        self._output_layout = _output_layout(out, *self._shape, kernel.artifact.meta["launch"])
         self._split_stream = stream  # split-K launches own a workspace: only on the stream they were made for
 
     def run(self, out: torch.Tensor | None) -> torch.Tensor | None:
@@ -241,9 +242,10 @@ class CallPlan:
             self._launch.launch(stream)
             return out
         out = torch.empty(self._shape, dtype=self._dtype, device=self._device)
-        if not _tma_addressable(out):
+        address = out.data_ptr()
+        if address % checks.TMA_ALIGNMENT:  # shape and strides are the plan's; only an odd allocator moves this
             return None
-        self._launch.launch(stream, (OUTPUT_DESCRIPTOR_PARAMETER, _output_descriptor(out, *self._shape, self._meta)))
+        self._launch.launch(stream, (OUTPUT_DESCRIPTOR_PARAMETER, tma_descriptor_2d(address, *self._output_layout)))
         return out
 
 
@@ -366,10 +368,14 @@ def _padded_output(m: int, n: int, dtype: torch.dtype, device: torch.device) -> 
 
 
 def _output_descriptor(out: torch.Tensor, m: int, n: int, launch: dict):
+    return tma_descriptor_2d(out.data_ptr(), *_output_layout(out, m, n, launch))
+
+
+def _output_layout(out: torch.Tensor, m: int, n: int, launch: dict) -> tuple:
+    """tma_descriptor_2d's arguments after the address for D's TMA stores."""
     box_rows, box_cols = launch["output_box"]
     element = {1: "u8", 2: "u16", 4: "f32"}[out.element_size()]
-    return tma_descriptor_2d(out.data_ptr(), m, n, _output_row_stride(out), box_rows, box_cols,
-                             launch["output_swizzle_bytes"], element=element)
+    return m, n, _output_row_stride(out), box_rows, box_cols, launch["output_swizzle_bytes"], element
 
 
 _kernels: dict[GemmSpec, Kernel] = {}
@@ -425,15 +431,12 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
         return result
     a = checks.check_operand("a", a)
     b = checks.check_operand("b", b)
-    if out_dtype not in checks.OUT_OF_DTYPE:
-        raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
-                         "torch.float8_e4m3fn or torch.float8_e5m2")
+    out_format = checks.out_format(out_dtype)
     if a.shape[1] != b.shape[1]:
         raise InputError(f"a is {tuple(a.shape)} and b is {tuple(b.shape)}: their K (dim 1) must agree")
     (m, k), n = a.shape, b.shape[0]
     recipe_a = _recipe_of("scale_a", scale_a, m, k, "a")
     recipe_b = _recipe_of("scale_b", scale_b, n, k, "b")
-    out_format = checks.OUT_OF_DTYPE[out_dtype]
     chain = _chain_of(out_format, alpha is not None, _bias_signature(bias, m, n),
                       _dtype_name("residual", residual), _activation_signature(activation), amax_out is not None,
                       requantize)

@@ -70,7 +70,11 @@ def random_inputs(recipe: str, m: int, n: int, k: int) -> InputSet:
 
 
 def input_set_count(m: int, n: int, k: int) -> int:
-    set_bytes = m * k + n * k + 2 * m * n
+    return input_sets_for(m * k + n * k + 2 * m * n)  # fp8 A and B, bf16 D
+
+
+def input_sets_for(set_bytes: int) -> int:
+    """Input sets to rotate so that each call starts with its operands out of L2."""
     return max(2, min(MAX_INPUT_SETS, -(-ROTATION_BYTES // set_bytes)))
 
 

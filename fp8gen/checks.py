@@ -140,6 +140,14 @@ def infer_recipe(name: str, scale, rows: int, k: int, operand: str) -> str:
                      f"expected one of: {'; '.join(allowed)}")
 
 
+def out_format(out_dtype) -> str:
+    """The spec's output format for a torch dtype, or InputError naming the supported ones."""
+    if out_dtype not in OUT_OF_DTYPE:
+        raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
+                         "torch.float8_e4m3fn or torch.float8_e5m2")
+    return OUT_OF_DTYPE[out_dtype]
+
+
 def check_out(out, m: int, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     out = require_tensor("out", out)
     if tuple(out.shape) != (m, n):

@@ -42,9 +42,7 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     """
     if (m_indices is None) == (masked_m is None):
         raise InputError("give exactly one of m_indices (contiguous layout) or masked_m (masked layout)")
-    if out_dtype not in checks.OUT_OF_DTYPE:
-        raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
-                         "torch.float8_e4m3fn or torch.float8_e5m2")
+    out_format = checks.out_format(out_dtype)
     layout = "contiguous" if m_indices is not None else "masked"
     b2, groups, n, k = _experts(b)
     a2, group_rows = _tokens(a, layout, groups, k)
@@ -53,7 +51,6 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     sa2 = _flat_scale_a(scale_a, layout, rows)
     recipe_a = api._recipe_of("scale_a", sa2, rows, k, "a")
     recipe_b, b_scale_args = _expert_scales(scale_b, groups, n, k, device)
-    out_format = checks.OUT_OF_DTYPE[out_dtype]
     shared_bias, bias_stride_group = _expert_bias(bias, groups, n)
     chain = api._chain_of(out_format, alpha is not None, api._bias_signature(shared_bias, -1, n), None,
                           api._activation_signature(activation), amax_out is not None, None)

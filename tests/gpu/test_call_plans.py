@@ -31,6 +31,20 @@ def reference(a, b, sa, sb, kind_a, kind_b):
     return a64 @ b64.T, a64, b64
 
 
+@pytest.fixture
+def checked_calls(monkeypatch):
+    """How many calls took the checked path (Kernel._call) instead of replaying a plan."""
+    calls = []
+    checked = api.Kernel._call
+
+    def counting(self, *args, **kwargs):
+        calls.append(args)
+        return checked(self, *args, **kwargs)
+
+    monkeypatch.setattr(api.Kernel, "_call", counting)
+    return calls
+
+
 def test_ctypes_descriptor_matches_cuda_bindings_encoding():
     from cuda.bindings import driver
 
@@ -54,49 +68,54 @@ def test_bad_descriptor_raises_with_the_call_named():
 
 @pytest.mark.parametrize("kind_a,kind_b", [("tensor", "tensor"), ("group", "block")])
 @pytest.mark.parametrize("give_out", [False, True])
-def test_replays_track_values_and_give_each_call_its_output(kind_a, kind_b, give_out, generator):
+def test_replays_track_values_and_give_each_call_its_output(kind_a, kind_b, give_out, generator, checked_calls):
     m, n, k = 200, 384, 512
     a, b = random_fp8(m, k, torch.float8_e4m3fn, generator), random_fp8(n, k, torch.float8_e4m3fn, generator)
     sa, sb = random_scales(kind_a, m, k, generator), random_scales(kind_b, n, k, generator)
     if kind_a == "group":
         sa = sa.t().contiguous().t()  # the layout the kernel reads without a copy (a copy is never replayed)
-    # the size of the outputs (operands of rms 4, scales ~1), so that a stale or missing bias shows
-    bias = (torch.randn(n, device="cuda", generator=generator) * 16 * k ** 0.5).to(torch.bfloat16)
+    bias = torch.empty(n, dtype=torch.bfloat16, device="cuda")
     given = torch.empty(m, n, dtype=torch.bfloat16, device="cuda") if give_out else None
     outputs = []
     api.forget_plans()
     for _ in range(4):
         fresh_values(generator, a, b, sa, sb)
+        # the size of the outputs (operands of rms 4, scales ~1), so that a stale or missing bias shows
+        bias.copy_((torch.randn(n, device="cuda", generator=generator) * 16 * k ** 0.5).to(torch.bfloat16))
         out = fp8gen.gemm(a, b, sa, sb, bias=bias, out=given, split_k=1)
         ref, a64, b64 = reference(a, b, sa, sb, kind_a, kind_b)
         assert gemm_error(out, ref + bias.double(), a64, b64) <= 4e-3
         outputs.append(out)
-    assert len(api._gemm_plans) == 1  # the first call made the plan, the others replayed it
+    assert len(checked_calls) == 1 and len(api._gemm_plans) == 1  # the first call made the plan, the others replayed it
     if give_out:
         assert all(out is given for out in outputs)
     else:
         assert len({out.data_ptr() for out in outputs}) == len(outputs)  # all alive: four buffers
 
 
-def test_split_k_plan_stays_on_its_stream_and_out_of_captures(generator):
+def test_split_k_plan_stays_on_its_stream_and_out_of_captures(generator, checked_calls):
     m, n, k = 64, 512, 8192
     spec = GemmSpec(tile=(64, 128, 128))
     kernel = fp8gen.compile(spec)
     a, b = random_fp8(m, k, torch.float8_e4m3fn, generator), random_fp8(n, k, torch.float8_e4m3fn, generator)
     sa, sb = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
     ref = a.double() @ b.double().T
+    api.forget_plans()  # earlier tests' plans may match recycled addresses
     first = kernel(a, b, sa, sb, split_k=4)
     assert gemm_error(first, ref, a.double(), b.double()) <= 4e-3
-    assert gemm_error(kernel(a, b, sa, sb, split_k=4), ref, a.double(), b.double()) <= 4e-3  # replayed
+    assert gemm_error(kernel(a, b, sa, sb, split_k=4), ref, a.double(), b.double()) <= 4e-3
+    assert len(checked_calls) == 1  # replayed on the stream its plan was made for
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
         on_side = kernel(a, b, sa, sb, split_k=4)
     torch.cuda.current_stream().wait_stream(side)
+    assert len(checked_calls) == 2  # another stream: the checked path, with a workspace of its own
     assert gemm_error(on_side, ref, a.double(), b.double()) <= 4e-3
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         captured = kernel(a, b, sa, sb, split_k=4)
+    assert len(checked_calls) == 3  # inside a capture: never a replay (the graph's pool owns the workspace)
     for _ in range(3):
         fresh_values(generator, a, b)
         graph.replay()
@@ -106,11 +125,12 @@ def test_split_k_plan_stays_on_its_stream_and_out_of_captures(generator):
         assert gemm_error(eager, a.double() @ b.double().T, a.double(), b.double()) <= 4e-3
 
 
-def test_replay_from_a_thread_that_never_called_fp8gen(generator):
+def test_replay_from_a_thread_that_never_called_fp8gen(generator, checked_calls):
     m, n, k = 128, 256, 512
     a, b = random_fp8(m, k, torch.float8_e4m3fn, generator), random_fp8(n, k, torch.float8_e4m3fn, generator)
     sa, sb = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
     out = torch.empty(m, n, dtype=torch.bfloat16, device="cuda")
+    api.forget_plans()  # earlier tests' plans may match recycled addresses
     fp8gen.gemm(a, b, sa, sb, out=out)  # the plan is made on this thread
     fresh_values(generator, a, b)
     torch.cuda.synchronize()
@@ -127,4 +147,5 @@ def test_replay_from_a_thread_that_never_called_fp8gen(generator):
     worker.start()
     worker.join()
     assert not errors, errors
+    assert len(checked_calls) == 1  # the thread's call replayed the plan rather than taking the checked path
     assert gemm_error(out, a.double() @ b.double().T, a.double(), b.double()) <= 4e-3

@@ -55,3 +55,32 @@ def test_table_is_bounded():
     for i in range(api.PLANS_PER_TABLE + 5):
         api._remember(plans, (i,), RecordingPlan(i))
     assert len(plans) <= api.PLANS_PER_TABLE
+
+
+class RecordingLaunch:
+    def __init__(self):
+        self.calls = []
+
+    def launch(self, stream, replace=None):
+        self.calls.append((stream, replace))
+
+
+def test_a_replayed_plan_swaps_only_the_address_of_a_fresh_output(monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(api, "_current_stream", lambda device_index: 7)
+    monkeypatch.setattr(api, "tma_descriptor_2d", lambda *args: ("descriptor", *args))
+    meta = {"launch": {"output_box": (64, 64), "output_swizzle_bytes": 128}}
+    first_out = torch.empty(200, 384, dtype=torch.bfloat16)
+    launch = RecordingLaunch()
+    plan = api.CallPlan(SimpleNamespace(artifact=SimpleNamespace(meta=meta)), launch, first_out, True, None)
+    d = plan.run(None)
+    assert d.shape == (200, 384) and d.dtype == torch.bfloat16 and d.data_ptr() != 0
+    stream, (index, descriptor) = launch.calls[-1]
+    assert stream == 7 and index == api.OUTPUT_DESCRIPTOR_PARAMETER
+    assert descriptor == ("descriptor", d.data_ptr(), 200, 384, 768, 64, 64, 128, "u16")
+    given = torch.empty(200, 384, dtype=torch.bfloat16)
+    kept = api.CallPlan(SimpleNamespace(artifact=SimpleNamespace(meta=meta)), launch, given, False, None)
+    assert kept.run(given) is given and launch.calls[-1] == (7, None)  # the caller's D: no descriptor swap
+    split = api.CallPlan(SimpleNamespace(artifact=SimpleNamespace(meta=meta)), launch, given, False, 8)
+    assert split.run(given) is None  # a split-K plan on another stream than its own: the checked path

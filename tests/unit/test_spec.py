@@ -111,3 +111,18 @@ def test_ping_pong_schedule():
         GemmSpec(tile=(128, 128, 128), schedule="pingpong")
     with pytest.raises(SpecError, match="without clusters and grouping"):
         GemmSpec(tile=(64, 128, 128), schedule="pingpong", cluster=(2, 1))
+    with pytest.raises(SpecError, match="without clusters and grouping"):
+        GemmSpec(tile=(64, 128, 128), schedule="pingpong", grouping="masked")
+
+
+def test_ping_pong_kernels_refuse_split_k():
+    from types import SimpleNamespace
+
+    from fp8gen.api import Kernel
+    from fp8gen.errors import InputError
+
+    kernel = SimpleNamespace(spec=GemmSpec(tile=(64, 128, 128), schedule="pingpong"))
+    assert Kernel._splits(kernel, 64, 512, 8192, None, 0) == 1  # no device query: ping-pong never splits
+    assert Kernel._splits(kernel, 64, 512, 8192, 1, 0) == 1
+    with pytest.raises(InputError, match="ping-pong kernels do not split K"):
+        Kernel._splits(kernel, 64, 512, 8192, 4, 0)

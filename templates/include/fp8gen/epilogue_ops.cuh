@@ -19,7 +19,8 @@
 namespace fp8gen {
 namespace epilogue {
 
-// A consumer thread's epilogue state, made once per kernel.
+// A consumer thread's epilogue state, made once per kernel; the per-tile fields (row_limit, bias_offset)
+// are set by the consumer before each tile.
 struct Context {
   // True for rows a grouped kernel writes as zeros instead of computing: a masked expert's rows past
   // its count, and padding rows (expert -1) of the contiguous layout.

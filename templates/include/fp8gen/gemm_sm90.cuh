@@ -95,6 +95,8 @@ struct GemmConfig {
   static constexpr int kStageTxBytes = kStageBytesA + kStageBytesB + StagedA::kTxBytes + StagedB::kTxBytes;
 
   using OutputTile = OutputTileLayout<ElementD_, BlockM, BlockN, OutputRowBytes>;
+  // Output staging tiles in shared memory: one per consumer in ping-pong (fp8gen/spec.py's output_tile_bytes).
+  static constexpr int kOutputTiles = PingPong ? 2 : 1;
   using Epilogue = EpilogueChain;  // an epilogue::Chain<Ops...>
   static constexpr Grouping kGrouping = Grouping_;
   static_assert(Grouping_ == Grouping::None || ClusterM == 1, "grouped kernels run without clusters");
@@ -105,7 +107,7 @@ struct SharedStorage {
   alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
   alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
   // The TMA-store epilogue's staging tile (one per consumer in ping-pong).
-  alignas(1024) uint8_t d[Config::OutputTile::kBytes * (Config::kPingPong ? 2 : 1)];
+  alignas(1024) uint8_t d[Config::OutputTile::kBytes * Config::kOutputTiles];
   typename Config::StagedA::template Buffer<Config::kStages> a_scales;
   typename Config::StagedB::template Buffer<Config::kStages> b_scales;
   StageBarriers<Config::kStages> barriers;
@@ -296,8 +298,10 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
 
 // Promoted accumulation with one partial fragment, for tiles where two do
 // not fit the registers: each batch's wgmma is waited for before its sum is
-// added, so a warpgroup does not overlap its own MMA and promotion; the other
-// consumer warpgroup's MMA fills the tensor core meanwhile.
+// added, so a warpgroup does not overlap its own MMA and promotion. In the
+// cooperative schedule the other consumer warpgroup's MMA fills the tensor
+// core meanwhile; in ping-pong the consumers take turns at the mainloop, so
+// the tensor core idles during each promotion (why 64x192 ping-pong is slow).
 template <class Config, class Frags, class Smem, class Scales>
 __device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& smem, PipelineState& st,
                                                               int k_block_begin, int k_blocks, bool warp_leader,
@@ -425,7 +429,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   auto f = make_consumer_fragments(tiled_mma, thr_mma.make_fragment_A(thr_mma.partition_A(sA)),
                                    thr_mma.make_fragment_B(thr_mma.partition_B(sB)),
                                    partition_fragment_C(tiled_mma, Shape<Int<BM>, Int<BN>>{}));
-  uint8_t* tile_smem = smem.d + (Config::kPingPong ? consumer * Config::OutputTile::kBytes : 0);
+  uint8_t* tile_smem = smem.d + (Config::kOutputTiles > 1 ? consumer * Config::OutputTile::kBytes : 0);
 
   bool const warp_leader = (consumer_thread % 32) == 0;
   WorkScheduler const sched = p.scheduler<Config>();
@@ -454,15 +458,16 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       st.template advance_by<Config::kStages>(unit.k_blocks);  // the other consumer's stages
       continue;
     }
-    if constexpr (Config::kPingPong) {
-      smem.mainloop_turn[consumer].wait(turn_phase);
-      turn_phase ^= 1u;
-    }
-    // B's scales of this expert
+    // B's scales of this expert. Set up before a ping-pong consumer waits for its turn, while the other's
+    // mainloop still runs.
     Scales const tile_scales = Config::kGrouping == Grouping::None ? scales : scales.for_group(group);
     ctx.row_limit = p.row_limit<Config>(group);
     if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
     Epilogue::template prefetch<BM, BN>(ctx, t.m_block * BM, t.n_block * BN, mma_thread, 128 * Config::kMmaWGs);
+    if constexpr (Config::kPingPong) {
+      smem.mainloop_turn[consumer].wait(turn_phase);
+      turn_phase ^= 1u;
+    }
     if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
       mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
                                             mma_thread, t.n_block * BN);
@@ -473,7 +478,11 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
     if constexpr (Config::kPingPong) smem.mainloop_turn[consumer ^ 1].arrive();
-    if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
+    // Split-K's reduction synchronizes both consumers on one tile: cooperative kernels only (the host
+    // never splits a ping-pong kernel's K).
+    if constexpr (!Config::kPingPong) {
+      if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
+    }
     store_tile_tma<typename Config::OutputTile, Config::kMmaWGs, BN, Epilogue, Config::kGrouping != Grouping::None>(
         f.accum, tile_scales, ctx, tma_d, tile_smem, mma_thread, consumer, t.m_block * BM, t.n_block * BN);
   }
