@@ -25,10 +25,11 @@ class Toolchain:
     include_dirs: tuple[str, ...]
     nvrtc_version: str
     cutlass_version: str
+    cccl_version: str = "?"
 
     def identity(self) -> dict:
         """What the cache key needs to know about the toolchain."""
-        return {"nvrtc": self.nvrtc_version, "cutlass": self.cutlass_version, "arch": ARCH}
+        return {"nvrtc": self.nvrtc_version, "cutlass": self.cutlass_version, "cccl": self.cccl_version, "arch": ARCH}
 
 
 def _package_dir(name: str) -> Path | None:
@@ -102,9 +103,23 @@ def _cutlass_version(include_dir: Path) -> str:
     return f"{header_version} (wheel {wheel})"
 
 
+def _cccl_version(include_dir: Path) -> str:
+    """CCCL's version macro (e.g. 3000001 -> 3.0.1): its headers are part of every kernel."""
+    try:
+        text = (include_dir / "cccl" / "cuda" / "std" / "__cccl" / "version.h").read_text(errors="replace")
+    except OSError:
+        return "?"
+    found = re.search(r"#define CCCL_VERSION (\d+)", text)
+    if not found:
+        return "?"
+    v = int(found.group(1))
+    return f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"
+
+
 @functools.lru_cache(maxsize=1)
 def toolchain() -> Toolchain:
     cutlass = cutlass_include_dir()
     cccl = cccl_include_dir()
     includes = tuple(dict.fromkeys((str(cutlass), str(cccl), str(cccl / "cccl"), str(cuda_include_dir()))))
-    return Toolchain(include_dirs=includes, nvrtc_version=_nvrtc_version(), cutlass_version=_cutlass_version(cutlass))
+    return Toolchain(include_dirs=includes, nvrtc_version=_nvrtc_version(), cutlass_version=_cutlass_version(cutlass),
+                     cccl_version=_cccl_version(cccl))

@@ -63,3 +63,4 @@ def test_toolchain_reports_versions():
     tc = toolchain()
     assert tc.nvrtc_version.startswith("13.")
     assert tc.cutlass_version.startswith("4.2.0")
+    assert tc.cccl_version.startswith("3.")
