@@ -6,6 +6,7 @@ Nothing here knows about C++; `render` turns a spec into source.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Union
@@ -201,9 +202,13 @@ class GemmSpec:
         return (bm, bn, bk)
 
     def _validate_block_scales(self) -> None:
-        if self.scale_b.kind == "block" and self.scale_b.group_size % self.tile[1]:
-            raise SpecError("tile", self.tile, f"BN (tile[1]) must divide scale_b.group_size {self.scale_b.group_size} "
-                                               "so that each tile lies in one column of B blocks")
+        # Tiles start at multiples of BN, so their offsets into a block are multiples of gcd(BN, G): a tile
+        # spans at most two blocks of columns (what the kernel handles) when BN <= G + gcd(BN, G).
+        group, bn = self.scale_b.group_size, self.tile[1]
+        if self.scale_b.kind == "block" and not spans_two_blocks_at_most(bn, group):
+            widths = ", ".join(str(w) for w in range(16, 257, 16) if spans_two_blocks_at_most(w, group))
+            raise SpecError("tile", self.tile, f"BN (tile[1]) = {bn} lets a tile span more than two of B's "
+                                               f"{group}-column scale blocks; BN may be {widths}")
 
     def _validate_promotion(self) -> None:
         if self.accumulation == "fast" and self.has_k_group_scales:
@@ -364,6 +369,11 @@ class GemmSpec:
                 f"tile={bm}x{bn}x{bk} stages={self.stages} cluster={self.cluster[0]}x{self.cluster[1]} "
                 f"schedule={self.schedule} accumulation={self.accumulation_label()} grouping={self.grouping}"
                 f" epilogue=[{', '.join(op.label() for op in self.epilogue)}]")
+
+
+def spans_two_blocks_at_most(bn: int, group: int) -> bool:
+    """Tiles start at multiples of BN, so their offsets into a G-column block are multiples of gcd(BN, G)."""
+    return bn <= group + math.gcd(bn, group)
 
 
 def ceil_div(a: int, b: int) -> int:

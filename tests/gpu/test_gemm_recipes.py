@@ -98,6 +98,23 @@ def test_wide_tile_with_one_partial_fragment(kind_a, kind_b, out_name, generator
     check(257, 500, 784, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)
 
 
+# Tiles that straddle two of B's 128x128 scale blocks: columns before the block edge take one scale, the
+# rest the next (N = 1000: 192-wide tiles start at block offsets 0 and 64; the last one runs past N).
+STRADDLING_BLOCK_SPECS = [fp8gen.GemmSpec(scale_a=ScaleRecipe("group", dtype=dtype), scale_b=ScaleRecipe("block", dtype=dtype),
+                                          tile=tile, out=out)
+                          for tile, dtype, out in [((128, 192, 128), "f32", "bf16"), ((128, 192, 128), "ue8m0", "bf16"),
+                                                   ((128, 192, 128), "f32", "f32"), ((64, 112, 128), "f32", "bf16"),
+                                                   ((128, 96, 128), "f32", "f32"), ((64, 96, 128), "ue8m0", "bf16"),
+                                                   ((64, 160, 128), "f32", "bf16")]]
+
+
+@pytest.mark.parametrize("spec", STRADDLING_BLOCK_SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("m,n,k,split_k", [(257, 1000, 784, None), (64, 2112, 2048, 3)])
+def test_block_scales_straddling_tiles(spec, m, n, k, split_k, generator):
+    check(m, n, k, "e4m3", "e4m3", "group", "block", spec.out, generator,
+          scale_dtype=spec.scale_b.dtype, split_k=split_k, spec=spec)
+
+
 @pytest.mark.parametrize("kind", ["tensor", "row"])
 def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind, generator):
     m, n, k = 1040, 2112, 640  # 153 tiles of 128x128 (two waves) against 99 of 128x192 (one)
@@ -112,3 +129,9 @@ def test_decode_tile_widths(spec, m, n, k, split_k, generator):
     """The widths (96, 112) the decode heuristic picks: TMA-store boxes of 32 and 16 columns, N off the tile."""
     kind = spec.scale_a.kind
     check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator, split_k=split_k, spec=spec)
+
+
+def test_gemm_picks_the_wide_tile_for_block_scales(generator):
+    m, n, k = 1040, 2112, 640
+    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "group", "block").tile == (128, 192, 128)
+    check(m, n, k, "e4m3", "e4m3", "group", "block", "bf16", generator)

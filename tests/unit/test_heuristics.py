@@ -2,6 +2,7 @@
 
 from fp8gen.epilogue import EpilogueOp
 from fp8gen.heuristics import balanced_splits, choose_spec, split_k
+from fp8gen.spec import ScaleRecipe
 
 H100_SMS = 132
 
@@ -39,15 +40,15 @@ def test_decode_width_fills_the_sms():
     assert tile(32, 28672, 8192) == (64, 112, 128)    # 256 units in two full waves (128 wide: 224)
     assert tile(64, 32768, 512) == (64, 128, 128)     # 256 units: 128 wide already fills the SMs
     assert tile(128, 2112, 7168, "row") == (128, 96, 128)
-    assert tile(64, 24576, 1536, "block") == (64, 64, 128)  # block scales: widths dividing 128 only
-    assert tile(64, 7168, 16384, "block") == (64, 128, 128)
+    assert tile(64, 24576, 1536, "block") == (64, 96, 128)  # block scales too: tiles may straddle two blocks
+    assert tile(64, 7168, 16384, "block") == (64, 128, 128)  # 112 would spill when straddling
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
     assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
     assert tile(4096, 7168, 2048) == (128, 128, 128)  # prefill: unchanged
     assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs
 
 
-def test_wide_tiles_where_they_cut_waves_for_per_tensor_and_per_row():
+def test_wide_tiles_where_they_cut_waves():
     def tile(m, n, kind="tensor", epilogue=(), out="bf16"):
         kind_b = "block" if kind == "group" else kind
         return choose_spec(m, n, 4096, "e4m3", "e4m3", out, kind, kind_b, epilogue).tile
@@ -58,8 +59,18 @@ def test_wide_tiles_where_they_cut_waves_for_per_tensor_and_per_row():
     assert tile(4096, 4096) == (128, 128, 128)          # 8 -> 6 waves of 1.5x the work each: no
     assert tile(4096, 7168) == (128, 128, 128)          # 14 -> 10 waves: a tie, kept
     assert tile(200, 264) == (128, 128, 128)            # one wave either way
-    assert tile(8192, 8192, "group") == (128, 128, 128)  # block scales of B: BN must divide 128
+    assert tile(8192, 8192, "group") == (128, 192, 128)  # 1x128 x 128x128 blocks: tiles straddle two blocks
+    assert tile(8192, 8192, "group", out="f32") == (128, 128, 128)  # promotion every 32: would spill
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
     assert tile(8192, 8192, epilogue=requantize, out="e4m3") == (128, 128, 128)
     residual = (EpilogueOp.parse({"op": "residual", "dtype": "bf16"}),)
     assert tile(8192, 8192, epilogue=residual) == (128, 128, 128)
+
+
+
+def test_widths_whose_tiles_would_span_three_scale_blocks_are_not_picked():
+    small_blocks = ScaleRecipe("block", group_size=64)  # 192 and 112 columns can span three 64-column blocks
+    assert choose_spec(8192, 8192, 4096, "e4m3", "e4m3", "bf16", ScaleRecipe("group", group_size=64),
+                       small_blocks).tile == (128, 128, 128)
+    assert choose_spec(64, 7168, 16384, "e4m3", "e4m3", "bf16", ScaleRecipe("group", group_size=64),
+                       small_blocks).tile[1] in (128, 96, 64)

@@ -31,6 +31,10 @@ def shared_cache(tmp_path_factory):
     GemmSpec(scale_a="group", scale_b="tensor"),
     GemmSpec(scale_a="group", scale_b="row", tile=(64, 128, 128)),
     GemmSpec(scale_a="row", scale_b="row", tile=(128, 192, 128)),  # one partial fragment
+    GemmSpec(scale_a="group", scale_b="block", tile=(128, 192, 128)),  # tiles straddle two B scale blocks
+    GemmSpec(scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("block", dtype="ue8m0"),
+             tile=(128, 192, 128)),
+    GemmSpec(scale_a="group", scale_b="block", tile=(128, 96, 128), out="f32"),
     GemmSpec(tile=(64, 128, 128), schedule="pingpong"),
     GemmSpec(scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong", epilogue=["bias", "silu"]),
     GemmSpec(scale_a="row", scale_b="row", tile=(64, 192, 128), schedule="pingpong"),

@@ -91,8 +91,11 @@ def test_scale_recipes_are_expressible():
     with pytest.raises(SpecError, match="must divide scale_b.group_size 64"):
         GemmSpec(scale_b=ScaleRecipe("block", group_size=64), promotion_interval=128)
     assert GemmSpec(scale_b=ScaleRecipe("group", group_size=64)).promotion_interval == 64
-    with pytest.raises(SpecError, match="must divide scale_b.group_size 128"):
-        GemmSpec(scale_b="block", tile=(128, 96, 128))
+    # B's block scales: a tile may straddle two blocks of columns (BN <= G + gcd(BN, G)), not three.
+    for bn in (96, 112, 160, 192):
+        assert GemmSpec(scale_a="group", scale_b="block", tile=(128, bn, 128)).tile[1] == bn
+    with pytest.raises(SpecError, match="more than two of B's 64-column scale blocks; BN may be 16, 32, 48, 64, 80, 96, 128"):
+        GemmSpec(scale_b=ScaleRecipe("block", group_size=64), promotion_interval=64, tile=(64, 112, 64))
 
 
 def test_dict_round_trip():

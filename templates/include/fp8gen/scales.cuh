@@ -136,9 +136,11 @@ struct GemmScales {
 // accum += partial * a(row, group) * b(col, group).
 // 1 x G group scales of A (per row) and B (per column) come from the stage's
 // shared memory, loaded there by the producer's TMA, and are read when the
-// batch retires. B's G x G block scale is uniform over the tile (the spec
-// requires G to be a multiple of BN); it is read from global memory when the
-// batch is issued, so that the load overlaps the tensor-core work.
+// batch retires. B's G x G block scales are read from global memory when the
+// batch is issued, so that the loads overlap the tensor-core work: one when
+// BN divides G (the tile lies in one column of blocks), else two (the spec
+// allows only widths whose tiles span at most two, e.g. BN = 192 with G = 128:
+// columns before `b_split` take the first block's scale, the rest the second's).
 template <class Config, class Scales, class Accum>
 struct KGroupFactors {
   using Shape = FragmentShape<Accum>;
@@ -150,7 +152,11 @@ struct KGroupFactors {
   static_assert(kStagedB == (Scales::B::kKind == ScaleKind::Group), "B group scales are staged through the pipeline");
   static_assert(Scales::A::kKind != ScaleKind::Block, "A has no block recipe");
 
-  float uniform_b = 1.f;
+  static constexpr bool kBlockB = Scales::B::kKind == ScaleKind::Block;
+  static constexpr bool kStraddlingB = kBlockB && Scales::B::kGroupK % Config::kBlockN != 0;
+  float uniform_b = 1.f;  // block scales of B: the tile's first column block
+  float second_b = 0.f;   // ... and the next one, for columns from b_split on (straddling tiles only)
+  int b_split = Config::kBlockN;
   int k0 = 0;
   int stage = 0;
   int row0;  // the thread's first row and column in the tile
@@ -163,7 +169,15 @@ struct KGroupFactors {
                                        int stage_index) {
     k0 = k_offset;
     stage = stage_index;
-    if constexpr (Scales::B::kKind == ScaleKind::Block) uniform_b = s.b.k_group(tile_n0, k0 / Scales::B::kGroupK);
+    if constexpr (kBlockB) {
+      constexpr int kG = Scales::B::kGroupK;
+      int const k_group = k0 / kG;
+      uniform_b = s.b.k_group(tile_n0, k_group);
+      if constexpr (kStraddlingB) {
+        b_split = kG - tile_n0 % kG;  // a multiple of 16: never inside a thread's column pair octet
+        if (b_split < Config::kBlockN) second_b = s.b.k_group(tile_n0 + b_split, k_group);
+      }
+    }
   }
 
   template <class Smem>
@@ -198,16 +212,20 @@ struct KGroupFactors {
       for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
         for (int r = 0; r < 2; ++r) {
-          float row_factor = row(smem, mm, r);
-          if constexpr (Scales::B::kKind == ScaleKind::Block) row_factor *= uniform_b;
+          float const a_factor = row(smem, mm, r);
+          float const row_factor = kBlockB ? a_factor * uniform_b : a_factor;
+          float const second_factor = a_factor * second_b;
           CUTE_UNROLL
           for (int nn = 0; nn < Shape::kN; ++nn) {
             CUTE_UNROLL
             for (int v = 0; v < Shape::kV; ++v) {
+              // Straddling block scales: the pair's columns lie on one side of b_split (both multiples of 8).
+              float const pair_factor =
+                  kStraddlingB && col_offset<Config::kBlockN, Accum>(nn, v, 0) >= b_split ? second_factor : row_factor;
               CUTE_UNROLL
               for (int c = 0; c < 2; ++c) {
                 auto const idx = fragment_index(c, r, v, mm, nn);
-                accum(idx) = fmaf(partial(idx), row_factor * column(smem, nn, v, c), accum(idx));
+                accum(idx) = fmaf(partial(idx), pair_factor * column(smem, nn, v, c), accum(idx));
               }
             }
           }
