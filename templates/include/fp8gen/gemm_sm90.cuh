@@ -11,6 +11,11 @@
 // epilogue runs while the other's MMA keeps the tensor cores busy.
 #pragma once
 
+// Without this CuTe builds wgmma tile widths that are not 8, 16, 32, 64, 96, 128, 192 or 256 columns
+// from narrower atoms (BN = 112: seven 16-wide instructions per k-step, each re-reading A from shared
+// memory); with it the selector uses the one instruction of that width.
+#define CUTE_SM90_EXTENDED_MMA_SHAPES_ENABLED
+
 #include <cute/arch/cluster_sm90.hpp>
 #include <cute/arch/copy_sm90_desc.hpp>
 #include <cute/arch/copy_sm90_tma.hpp>
