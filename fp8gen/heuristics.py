@@ -16,13 +16,15 @@ MAX_SPLITS = 16
 # picked from these to fill the GPU's SMs best, splits included. A 1x128 re-quantized output needs whole
 # 128-column groups per tile.
 DECODE_WIDTHS = (128, 112, 96, 64)
-# B's 128x128 block scales: 112-wide tiles straddling two blocks spill registers (seven 16-wide wgmma atoms,
-# each with its own block choice), so block recipes decode with these.
+# B's 128x128 block scales: 112-wide tiles straddling two blocks spill registers, so block recipes decode
+# with these; 96-wide (straddling) tiles only for 64-row tiles, where they measured faster (128x96 did not;
+# docs/performance.md, 2026-11-25 late).
 DECODE_WIDTHS_BLOCK_B = (128, 96, 64)
+DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64)
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
-# Prefill shapes (any recipe but 1x128 groups of B): a 128x192 tile (one promoted partial fragment) runs a full
+# Prefill shapes with per-tensor / per-row scales: a 128x192 tile (one promoted partial fragment) runs a full
 # wave about this much faster per output element than 128x128 (fewer operand bytes per FLOP; measured
 # geomean 1.05 on the suite, docs/performance.md). It is chosen where that outweighs its coarser waves.
 WIDE_TILE = 192
@@ -34,8 +36,9 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
     M <= 128 the tile width that keeps the most SMs streaming (see decode_width), and for larger M with
-    scales other than B's 1x128 groups and no residual 128x192 tiles where they pay (see
-    wide_tile_pays; 128x192 tiles straddle B's 128x128 scale blocks, which the kernel handles).
+    per-tensor / per-row scales and no residual 128x192 tiles where they pay (see wide_tile_pays).
+    Block scales keep 128x128 prefill tiles: 128x192 ones (which straddle B's 128x128 scale blocks)
+    measured 5-20% slower.
 
     1x128 B scales are staged per column through shared memory and applied per element; with
     BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
@@ -48,10 +51,11 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     elif any(op.op == "group_quantize" for op in epilogue):
         block_n = 128  # whole 128-column scale groups per tile
     elif m <= DECODE_MAX_M:
-        widths = DECODE_WIDTHS_BLOCK_B if scale_b.kind == "block" else DECODE_WIDTHS
+        widths = DECODE_WIDTHS
+        if scale_b.kind == "block":
+            widths = DECODE_WIDTHS_BLOCK_B if block_m == 64 else DECODE_WIDTHS_BLOCK_B_128_ROWS
         block_n = decode_width(m, n, k, block_m, tuple(w for w in widths if _fits_b_blocks(w, scale_b)))
-    elif (scale_a.kind in ("tensor", "row", "group") and _fits_b_blocks(WIDE_TILE, scale_b)
-          and not (scale_b.kind == "block" and out == "f32")  # promotion every 32 of K: spills with straddling
+    elif (scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
           and not any(op.op == "residual" for op in epilogue) and wide_tile_pays(m, n)):
         block_n = WIDE_TILE  # (a residual's loads next to 96 accumulators per thread would spill)
     else:

@@ -131,7 +131,7 @@ def test_decode_tile_widths(spec, m, n, k, split_k, generator):
     check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator, split_k=split_k, spec=spec)
 
 
-def test_gemm_picks_the_wide_tile_for_block_scales(generator):
-    m, n, k = 1040, 2112, 640
-    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "group", "block").tile == (128, 192, 128)
+def test_gemm_picks_a_straddling_decode_tile_for_block_scales(generator):
+    m, n, k = 64, 2112, 7168  # 96-wide tiles: 22 tiles x 6 splits fill the SMs; half of them straddle two blocks
+    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "group", "block").tile == (64, 96, 128)
     check(m, n, k, "e4m3", "e4m3", "group", "block", "bf16", generator)
