@@ -43,7 +43,7 @@ def bare_launches(kernel: fp8gen.Kernel, a, b, sa, sb, out):
     through cuda.bindings' cuLaunchKernelEx with the same prebuilt void** parameters."""
     kernel(a, b, sa, sb, out=out, split_k=1)
     # This call's own plan (M = 1, 16 and 64 share a kernel: its other plans launch on other tensors).
-    plan = kernel._plans.get(api._call_key((a, b, sa, sb, out, 1), ()))
+    plan = kernel._plans.get(api._call_key(a, b, sa, sb, out, 1, ()))
     if plan is None:
         raise RuntimeError("this call is not replayed (e.g. its scales need a copy per call)")
     prepared = plan._launch

@@ -52,15 +52,17 @@ def main() -> int:
                  for m in (64, 8192) for out in ("bf16", "f32") for ra, rb in recipes]
     build_many(specs, jobs=args.jobs)
     bad = 0
-    print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills")
+    print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills  wgmma serialized")
     for spec in specs:
         artifact = build(spec)
         counts = sass_counts(artifact.cubin)
         res = artifact.meta["resources"]
         spills = (res["spill_stores"] or 0) + (res["spill_loads"] or 0)
-        print(f"{spec.name:60s} {counts['QGMMA']:5d} {counts['LDL']:4d} {counts['STL']:4d} {res['registers']:5} {spills:6d}")
-        bad += counts["QGMMA"] == 0 or counts["LDL"] or counts["STL"] or spills
-    print("all kernels use QGMMA and no local memory" if not bad else f"{bad} kernel(s) failed the check")
+        serialized = res.get("wgmma_serialized", False)
+        print(f"{spec.name:60s} {counts['QGMMA']:5d} {counts['LDL']:4d} {counts['STL']:4d} {res['registers']:5} {spills:6d}"
+              f"  {'YES' if serialized else 'no'}")
+        bad += counts["QGMMA"] == 0 or counts["LDL"] or counts["STL"] or spills or serialized
+    print("all kernels use QGMMA, no local memory, no serialized wgmma" if not bad else f"{bad} kernel(s) failed the check")
     return 1 if bad else 0
 
 

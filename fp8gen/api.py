@@ -72,7 +72,7 @@ class Kernel:
         tensor, overwritten with max |x|), group_scales_out (group_quantize: where the scales go;
         allocated when None). Returns D, or (D, group scales) for a group_quantize chain.
         """
-        key = _call_key((a, b, scale_a, scale_b, out, split_k),
+        key = _call_key(a, b, scale_a, scale_b, out, split_k,
                         (alpha, bias, residual, beta, out_scale, amax_out, group_scales_out))
         result = _replay(self._plans, key, out)
         if result is None:
@@ -259,20 +259,30 @@ def _signature(value):
     return value
 
 
-def _call_key(arguments: tuple, optional: tuple) -> tuple:
-    """The signatures of a call's arguments; `optional` ones (None by default) only when one is given,
-    which keeps the common call's key short (its cost is most of a replayed call's)."""
+def _call_key(a, b, scale_a, scale_b, out, values: tuple, optional: tuple) -> tuple | None:
+    """A call's signature: the operand, scale and output tensors' signatures (flat: the attribute reads
+    are most of a replayed call's cost), host `values`, and the `optional` arguments (None by default)
+    only when one is given. None when an operand is not a tensor (the checked path says what is wrong)."""
+    try:
+        key = (a.data_ptr(), a.shape, a.stride(), a.dtype, b.data_ptr(), b.shape, b.stride(), b.dtype,
+               scale_a.data_ptr(), scale_a.shape, scale_a.stride(), scale_a.dtype,
+               scale_b.data_ptr(), scale_b.shape, scale_b.stride(), scale_b.dtype,
+               None if out is None else _signature(out), values)
+    except AttributeError:
+        return None
     for value in optional:
         if value is not None:
-            return tuple([_signature(value) for value in arguments + optional])
-    return tuple([_signature(value) for value in arguments])
+            return key + tuple([_signature(value) for value in optional])
+    return key
 
 
 PLANS_PER_TABLE = 1024
 
 
-def _replay(plans: dict, key: tuple, out):
+def _replay(plans: dict, key: tuple | None, out):
     """The result of replaying the plan for `key`, or None (no plan, or this call cannot replay it)."""
+    if key is None:
+        return None
     try:
         plan = plans.get(key)
     except TypeError:  # an unhashable argument: the checked path says what is wrong with it
@@ -280,8 +290,8 @@ def _replay(plans: dict, key: tuple, out):
     return plan.run(out) if plan is not None else None
 
 
-def _remember(plans: dict, key: tuple, plan: "CallPlan | None") -> None:
-    if plan is None:
+def _remember(plans: dict, key: tuple | None, plan: "CallPlan | None") -> None:
+    if plan is None or key is None:
         return
     if len(plans) >= PLANS_PER_TABLE:  # addresses churn (e.g. activations of varying shapes): start over
         plans.clear()
@@ -425,7 +435,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     returned as (D, scales) with scales (M, ceil(N/128)) in the layout gemm reads as `scale_a`.
     Raises InputError for invalid arguments.
     """
-    key = _call_key((a, b, scale_a, scale_b, out_dtype, out, split_k),
+    key = _call_key(a, b, scale_a, scale_b, out, (out_dtype, split_k),
                     (alpha, bias, residual, beta, activation, out_scale, amax_out, requantize))
     result = _replay(_gemm_plans, key, out)
     if result is not None:

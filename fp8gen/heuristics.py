@@ -52,8 +52,9 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         block_n = 128  # whole 128-column scale groups per tile
     elif m <= DECODE_MAX_M:
         widths = DECODE_WIDTHS
-        if scale_b.kind == "block":
-            widths = DECODE_WIDTHS_BLOCK_B if block_m == 64 else DECODE_WIDTHS_BLOCK_B_128_ROWS
+        if scale_b.kind == "block":  # (the UE8M0 64x96 kernel compiles with serialized wgmma: not offered)
+            widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
+                      else DECODE_WIDTHS_BLOCK_B_128_ROWS)
         block_n = decode_width(m, n, k, block_m, tuple(w for w in widths if _fits_b_blocks(w, scale_b)))
     elif (scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
           and not any(op.op == "residual" for op in epilogue) and wide_tile_pays(m, n)):

@@ -26,6 +26,8 @@ class ResourceUsage:
     spill_stores: int | None = None
     spill_loads: int | None = None
     stack_frame: int | None = None
+    # ptxas C7518: every wgmma of the kernel waits for the previous one (no MMA/promotion overlap at all)
+    wgmma_serialized: bool = False
 
     @classmethod
     def from_log(cls, log: str) -> "ResourceUsage":
@@ -38,6 +40,7 @@ class ResourceUsage:
             spill_stores=grab(r"(\d+) bytes spill stores"),
             spill_loads=grab(r"(\d+) bytes spill loads"),
             stack_frame=grab(r"(\d+) bytes stack frame"),
+            wgmma_serialized="wgmma.mma_async instructions are serialized" in log,
         )
 
 

@@ -15,24 +15,40 @@ class RecordingPlan:
         return self.result
 
 
+SCALE = torch.ones(1)
+
+
+def key_of(t, *optional, out=None, values=(1,)):
+    return api._call_key(t, t, SCALE, SCALE, out, values, optional)
+
+
 def test_key_covers_address_shape_strides_dtype_and_host_values():
     a = torch.empty(64, 256, dtype=torch.float8_e4m3fn)
-    key = lambda t, *optional: api._call_key((t, 1), optional)  # noqa: E731
-    base = key(a, 1.0, None, "gelu")
-    assert base == key(a, 1.0, None, "gelu")
-    assert base != key(a.view(32, 512), 1.0, None, "gelu")        # same address, other shape
-    assert base != key(a[:, :128], 1.0, None, "gelu")             # same address, other shape/strides
-    assert base != key(a.view(torch.uint8), 1.0, None, "gelu")    # same address, other dtype
-    assert base != key(torch.empty_like(a), 1.0, None, "gelu")    # other address
-    assert base != key(a, 2.0, None, "gelu")                      # epilogue value
-    assert base != key(a, 1.0, None, "silu")
-    assert key(a, None, None) == key(a) != key(a, None, 1.0)      # optional arguments count once given
-    assert base[0] == (a.data_ptr(), a.shape, a.stride(), a.dtype)  # the address fixes the device (UVA)
+    base = key_of(a, 1.0, None, "gelu")
+    assert base == key_of(a, 1.0, None, "gelu")
+    assert base != key_of(a.view(32, 512), 1.0, None, "gelu")        # same address, other shape
+    assert base != key_of(a[:, :128], 1.0, None, "gelu")             # same address, other shape/strides
+    assert base != key_of(a.view(torch.uint8), 1.0, None, "gelu")    # same address, other dtype
+    assert base != key_of(torch.empty_like(a), 1.0, None, "gelu")    # other address
+    assert base != key_of(a, 2.0, None, "gelu")                      # epilogue value
+    assert base != key_of(a, 1.0, None, "silu")
+    assert base != key_of(a, 1.0, None, "gelu", values=(2,))         # host value (e.g. split_k)
+    assert base != key_of(a, 1.0, None, "gelu", out=torch.empty(64, 64))  # an output given
+    assert key_of(a, None, None) == key_of(a) != key_of(a, None, 1.0)  # optional arguments count once given
+    assert base[:4] == (a.data_ptr(), a.shape, a.stride(), a.dtype)  # the address fixes the device (UVA)
+
+
+def test_non_tensor_operands_have_no_key_and_take_the_checked_path():
+    plans = {}
+    assert api._call_key([1.0], torch.empty(2), torch.ones(1), torch.ones(1), None, (), ()) is None
+    assert api._replay(plans, None, None) is None
+    api._remember(plans, None, RecordingPlan("D"))
+    assert plans == {}
 
 
 def test_replay_runs_the_remembered_plan_and_falls_back_when_it_declines():
     plans = {}
-    key = api._call_key((torch.empty(4, 4),), (1.0,))
+    key = key_of(torch.empty(4, 4), 1.0)
     assert api._replay(plans, key, None) is None
     api._remember(plans, key, RecordingPlan("D"))
     assert api._replay(plans, key, None) == "D"
@@ -44,7 +60,7 @@ def test_replay_runs_the_remembered_plan_and_falls_back_when_it_declines():
 
 def test_unhashable_arguments_take_the_checked_path():
     plans = {}
-    key = api._call_key((torch.empty(2),), ([1, 2],))
+    key = key_of(torch.empty(2), [1, 2])
     assert api._replay(plans, key, None) is None
     api._remember(plans, key, RecordingPlan("D"))
     assert plans == {}

@@ -43,6 +43,8 @@ def test_decode_width_fills_the_sms():
     assert tile(64, 24576, 1536, "block") == (64, 96, 128)  # block scales too: tiles may straddle two blocks
     assert tile(64, 7168, 16384, "block") == (64, 128, 128)  # 112 would spill when straddling
     assert tile(128, 2112, 7168, "block") == (128, 64, 128)  # 128x96 measured slower than 128x64
+    ue8m0 = ScaleRecipe("block", dtype="ue8m0")
+    assert choose_spec(64, 24576, 1536, "e4m3", "e4m3", "bf16", ScaleRecipe("group", dtype="ue8m0"), ue8m0).tile[1] == 64
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
     assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
     assert tile(4096, 7168, 2048) == (128, 128, 128)  # prefill: unchanged
