@@ -20,6 +20,7 @@ from pathlib import Path
 from fp8gen.bench import DEFAULT_SHAPES, RECIPE_KINDS, load_shapes
 from fp8gen.build import build, build_many
 from fp8gen.heuristics import choose_spec
+from fp8gen.nvrtc import ResourceUsage
 from fp8gen.specfile import load_specs
 
 
@@ -58,7 +59,7 @@ def main() -> int:
         counts = sass_counts(artifact.cubin)
         res = artifact.meta["resources"]
         spills = (res["spill_stores"] or 0) + (res["spill_loads"] or 0)
-        serialized = res.get("wgmma_serialized", False)
+        serialized = ResourceUsage.from_log(artifact.meta.get("ptxas_log", "")).wgmma_serialized
         print(f"{spec.name:60s} {counts['QGMMA']:5d} {counts['LDL']:4d} {counts['STL']:4d} {res['registers']:5} {spills:6d}"
               f"  {'YES' if serialized else 'no'}")
         bad += counts["QGMMA"] == 0 or counts["LDL"] or counts["STL"] or spills or serialized

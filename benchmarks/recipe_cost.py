@@ -12,7 +12,7 @@ import sys
 import torch
 
 import fp8gen
-from fp8gen.bench import graph_ms, input_set_count
+from fp8gen.bench import graph_ms, input_set_count, random_scale
 from fp8gen.build import build_many
 from fp8gen.spec import GemmSpec
 
@@ -26,16 +26,6 @@ def variant_specs() -> list[GemmSpec]:
     return [GemmSpec(scale_a=a, scale_b=b, tile=(128, w, 128), stages=s) for a, b, s, w in VARIANTS]
 
 
-def random_scales(kind: str, rows: int, k: int) -> torch.Tensor:
-    groups = -(-k // 128)
-    positive = lambda *shape: torch.rand(*shape, device="cuda") + 0.5  # noqa: E731
-    if kind == "tensor":
-        return positive(1)
-    if kind == "group":
-        return positive(groups, rows).t()  # M-major, as fp8gen.quantize returns them
-    return positive(-(-rows // 128), groups)
-
-
 def time_shape(m: int, n: int, k: int, specs: list[GemmSpec]) -> list[float]:
     sets = input_set_count(m, n, k)
     a = [(torch.randn(m, k, device="cuda") * 4).to(torch.float8_e4m3fn) for _ in range(sets)]
@@ -44,8 +34,8 @@ def time_shape(m: int, n: int, k: int, specs: list[GemmSpec]) -> list[float]:
     call_lists = []
     for spec in specs:
         kernel = fp8gen.compile(spec)
-        sa = [random_scales(spec.scale_a.kind, m, k) for _ in range(sets)]
-        sb = [random_scales(spec.scale_b.kind, n, k) for _ in range(sets)]
+        sa = [random_scale(spec.scale_a.kind, m, k) for _ in range(sets)]
+        sb = [random_scale(spec.scale_b.kind, n, k) for _ in range(sets)]
         call_lists.append([lambda i=i, kernel=kernel, sa=sa, sb=sb: kernel(a[i], b[i], sa[i], sb[i], out=out[i], split_k=1)
                            for i in range(sets)])
     return [2.0 * m * n * k / ms / 1e9 for ms in graph_ms(*call_lists)]

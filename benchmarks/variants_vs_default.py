@@ -27,7 +27,8 @@ QUICK_SHAPES = [(8192, 8192, 8192), (4096, 7168, 2048), (2048, 7168, 16384), (40
 
 
 def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
-    """The specs of one variant family for a recipe (block scales of B need BN to divide 128)."""
+    """The specs of one variant family for a recipe (block scales: 192-wide tiles straddle B's 128x128 scale
+    blocks, which measured slower than 128-wide ones, docs/performance.md; not included)."""
     rows = 64 if variants == "pingpong" else 128
     schedule = "pingpong" if variants == "pingpong" else "cooperative"
 

@@ -54,20 +54,30 @@ class InputSet:
     out: torch.Tensor
 
 
+def random_scale(kind: str, rows: int, k: int) -> torch.Tensor:
+    """Positive scales of one operand (rows x K) in fp8gen's preferred layout: tensor (1,), row (rows, 1),
+    group (rows, K/128) M-major (what cuBLASLt requires and fp8gen prefers), block (rows/128, K/128)."""
+    positive = lambda *shape: torch.rand(*shape, device="cuda") + 0.5  # noqa: E731
+    groups = -(-k // 128)
+    if kind == "tensor":
+        return positive(1)
+    if kind == "row":
+        return positive(rows, 1)
+    if kind == "group":
+        return positive(groups, rows).t()
+    return positive(-(-rows // 128), groups)
+
+
 def random_inputs(recipe: str, m: int, n: int, k: int) -> InputSet:
     a = (torch.randn(m, k, device="cuda") * 4).to(torch.float8_e4m3fn)
     b = (torch.randn(n, k, device="cuda") * 4).to(torch.float8_e4m3fn)
     out = torch.empty(m, n, dtype=torch.bfloat16, device="cuda")
-    positive = lambda *shape: torch.rand(*shape, device="cuda") + 0.5  # noqa: E731
+    kind_a, kind_b = RECIPE_KINDS[recipe]
+    sa, sb = random_scale(kind_a, m, k), random_scale(kind_b, n, k)
     if recipe == "tensor":
-        sa, sb = positive(1), positive(1)
         return InputSet(a, b, (sa, sb), (sa, sb), out)
     if recipe == "row":
-        sa, sb = positive(m, 1), positive(n, 1)
         return InputSet(a, b, (sa, sb), (sa, sb.reshape(1, n).contiguous()), out)
-    groups = -(-k // 128)
-    sa = positive(groups, m).t()            # (M, K/128), M-major: what cuBLASLt requires and fp8gen prefers
-    sb = positive(-(-n // 128), groups)     # (N/128, K/128)
     return InputSet(a, b, (sa, sb), (sa, sb.t()), out)  # torch wants (K/128, N/128) with stride (1, K/128)
 
 

@@ -10,18 +10,22 @@ from . import env
 from .build import Artifact, build_many
 from .cache import DiskCache
 from .errors import Fp8genError
+from .nvrtc import ResourceUsage
 from .specfile import load_specs
 from .version import __version__
 
-TABLE_COLUMNS = ("name", "key", "compile_s", "cubin_bytes", "registers", "smem_bytes", "spills")
+TABLE_COLUMNS = ("name", "key", "compile_s", "cubin_bytes", "registers", "smem_bytes", "spills", "wgmma")
 
 
 def _row(artifact: Artifact) -> tuple[str, ...]:
     res = artifact.meta.get("resources", {})
     spills = (res.get("spill_stores") or 0) + (res.get("spill_loads") or 0)
     seconds = "cached" if artifact.compile_seconds is None else f"{artifact.compile_seconds:.1f}"
+    # From the log, which every cache entry keeps (older entries' resources lack the flag).
+    serialized = ResourceUsage.from_log(artifact.meta.get("ptxas_log", "")).wgmma_serialized
     return (artifact.spec.name, artifact.key[:12], seconds, str(len(artifact.cubin)),
-            str(res.get("registers", "?")), str(artifact.meta["launch"]["smem_bytes"]), str(spills))
+            str(res.get("registers", "?")), str(artifact.meta["launch"]["smem_bytes"]), str(spills),
+            "SERIALIZED" if serialized else "ok")
 
 
 def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = TABLE_COLUMNS) -> str:

@@ -55,7 +55,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         if scale_b.kind == "block":  # (the UE8M0 64x96 kernel compiles with serialized wgmma: not offered)
             widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
                       else DECODE_WIDTHS_BLOCK_B_128_ROWS)
-        block_n = decode_width(m, n, k, block_m, tuple(w for w in widths if _fits_b_blocks(w, scale_b)))
+        block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
     elif (scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
           and not any(op.op == "residual" for op in epilogue) and wide_tile_pays(m, n)):
         block_n = WIDE_TILE  # (a residual's loads next to 96 accumulators per thread would spill)
@@ -64,9 +64,12 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
 
 
-def _fits_b_blocks(width: int, scale_b: ScaleRecipe) -> bool:
-    """Whether tiles of this width span at most two of B's scale blocks (what the kernel handles)."""
-    return scale_b.kind != "block" or spans_two_blocks_at_most(width, scale_b.group_size)
+def _fitting_b_blocks(widths: tuple[int, ...], scale_b: ScaleRecipe) -> tuple[int, ...]:
+    """The widths whose tiles span at most two of B's scale blocks (what the kernel handles); the narrowest
+    width when none does (the spec then says why the recipe is invalid)."""
+    if scale_b.kind != "block":
+        return widths
+    return tuple(w for w in widths if spans_two_blocks_at_most(w, scale_b.group_size)) or widths[-1:]
 
 
 def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:

@@ -122,7 +122,6 @@ def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind, generator):
     check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator)
 
 
-
 @pytest.mark.parametrize("spec", DECODE_WIDTH_SPECS, ids=lambda s: s.name)
 @pytest.mark.parametrize("m,n,k,split_k", [(50, 1000, 1040, None), (128, 2112, 2048, 3), (1, 300, 512, 1)])
 def test_decode_tile_widths(spec, m, n, k, split_k, generator):

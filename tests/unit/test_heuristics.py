@@ -1,7 +1,10 @@
 """Shape heuristics: tile choice and split-K."""
 
+import pytest
+
 from fp8gen.epilogue import EpilogueOp
 from fp8gen.heuristics import balanced_splits, choose_spec, split_k
+from fp8gen.errors import SpecError
 from fp8gen.spec import ScaleRecipe
 
 H100_SMS = 132
@@ -75,3 +78,9 @@ def test_widths_whose_tiles_would_span_three_scale_blocks_are_not_picked():
                        small_blocks).tile == (128, 128, 128)
     assert choose_spec(64, 7168, 16384, "e4m3", "e4m3", "bf16", ScaleRecipe("group", group_size=64),
                        small_blocks).tile[1] in (128, 96, 64)
+
+
+def test_invalid_block_group_size_is_a_spec_error_not_a_crash():
+    with pytest.raises(SpecError, match="group_size"):
+        choose_spec(64, 7168, 4096, "e4m3", "e4m3", "bf16", ScaleRecipe("group", group_size=16),
+                    ScaleRecipe("block", group_size=16))

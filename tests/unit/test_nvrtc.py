@@ -5,7 +5,7 @@ import pytest
 from fp8gen import CompilationError, GemmSpec, ScaleRecipe
 from fp8gen.build import build
 from fp8gen.cache import DiskCache
-from fp8gen.nvrtc import compile_cubin, compile_options
+from fp8gen.nvrtc import ResourceUsage, compile_cubin, compile_options
 from fp8gen.render import include_dir
 from fp8gen.toolchain import toolchain
 from fp8gen.specfile import load_specs
@@ -57,6 +57,15 @@ def test_spec_compiles_to_sm90a_cubin_with_symbol_and_no_spills(spec, shared_cac
     assert not resources["wgmma_serialized"], artifact.meta["ptxas_log"]
     assert "C7514" not in log, "ptxas serialized the wgmma pipeline"
     assert "C7508" not in log, "ptxas ignored setmaxnreg"
+
+
+def test_resource_report_flags_serialized_wgmma():
+    log = ("ptxas info    : (C7518) Potential Performance Loss: wgmma.mma_async instructions are serialized due to "
+           "program dependence on compiler-inserted WG.DP in divergent path in the function 'k'\n"
+           "ptxas info    : Used 168 registers, used 16 barriers\n")
+    usage = ResourceUsage.from_log(log)
+    assert usage.wgmma_serialized and usage.registers == 168
+    assert not ResourceUsage.from_log("ptxas info    : Used 168 registers\n").wgmma_serialized
 
 
 def test_compile_error_carries_log_and_source_path(tmp_path):
