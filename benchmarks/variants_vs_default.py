@@ -4,10 +4,12 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
 
     python benchmarks/variants_vs_default.py --variants pingpong            # the 4 quick shapes
     python benchmarks/variants_vs_default.py --variants wide --shapes suite  # prefill + square of the suite
+    python benchmarks/variants_vs_default.py --variants decode              # the decode shapes of the suite
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
-allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default).
+allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default)
+and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits).
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ from fp8gen.bench import (DEFAULT_SHAPES, RECIPE_KINDS, environment, geomean, gr
 from fp8gen.build import build_many
 
 QUICK_SHAPES = [(8192, 8192, 8192), (4096, 7168, 2048), (2048, 7168, 16384), (4096, 2112, 7168)]
+
+
+DECODE_VARIANT_WIDTHS = (32, 48, 64, 96, 128)
+
+
+def decode_variants(m: int, kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]:
+    """(spec, split_k) pairs for a decode shape: each width with the heuristic's splits, 64 wide unsplit."""
+    rows = 64 if m <= 64 else 128
+
+    def spec(width):
+        return GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(rows, width, 128))
+
+    widths = [w for w in DECODE_VARIANT_WIDTHS if kind_b != "block" or 128 % w == 0]
+    return [(spec(w), None) for w in widths] + [(spec(64), 1)]
 
 
 def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
@@ -50,31 +66,43 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide"), default="pingpong")
+    parser.add_argument("--variants", choices=("pingpong", "wide", "decode"), default="pingpong")
     parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
     parser.add_argument("--recipes", default="tensor,row,block")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    shapes = QUICK_SHAPES if args.shapes == "quick" else [
-        (m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"prefill", "square"})]
+    if args.variants == "decode":
+        shapes = [(m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"decode"})]
+    else:
+        shapes = QUICK_SHAPES if args.shapes == "quick" else [
+            (m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"prefill", "square"})]
     recipes = args.recipes.split(",")
-    families = {recipe: variant_specs(args.variants, *RECIPE_KINDS[recipe]) for recipe in recipes}
-    build_many([s for specs in families.values() for s in specs], jobs=16)
+
+    def variants_for(recipe: str, m: int) -> list[tuple[GemmSpec, int | None]]:
+        kinds = RECIPE_KINDS[recipe]
+        if args.variants == "decode":
+            return decode_variants(m, *kinds)
+        return [(spec, None) for spec in variant_specs(args.variants, *kinds)]
+
+    build_many(list(dict.fromkeys(spec for recipe in recipes for m, _, _ in shapes
+                                  for spec, _ in variants_for(recipe, m))), jobs=16)
     gpu = torch.cuda.get_device_name()
     rows, ratios = [], {}
     for recipe in recipes:
         kind_a, kind_b = RECIPE_KINDS[recipe]
-        if not families[recipe]:
-            continue
         for m, n, k in shapes:
+            variants = variants_for(recipe, m)
+            if not variants:
+                continue
             sets = [random_inputs(recipe, m, n, k) for _ in range(input_set_count(m, n, k))]
             default = tuning.select_spec(gpu, m, n, k, "e4m3", "e4m3", "bf16", ScaleRecipe(kind_a), ScaleRecipe(kind_b))
-            kernels = {f"default {label(default)}": fp8gen.compile(default)}
+            kernels = {f"default {label(default)}": (fp8gen.compile(default), None)}
             # A variant the heuristics already pick here is the default: timed once, not compared with itself.
-            kernels.update({label(s): fp8gen.compile(s) for s in families[recipe] if s != default})
-            calls = [[lambda s=s, kernel=kernel: kernel(s.a, s.b, *s.ours, out=s.out) for s in sets]
-                     for kernel in kernels.values()]
+            kernels.update({label(s) + ("" if split is None else f" split {split}"): (fp8gen.compile(s), split)
+                            for s, split in variants if (s, split) != (default, None)})
+            calls = [[lambda s=s, kernel=kernel, split=split: kernel(s.a, s.b, *s.ours, out=s.out, split_k=split)
+                      for s in sets] for kernel, split in kernels.values()]
             calls.append([lambda s=s: torch._scaled_mm(s.a, s.b.t(), *s.theirs, out_dtype=torch.bfloat16) for s in sets])
             times = graph_ms(*calls)
             flops = 2 * m * n * k

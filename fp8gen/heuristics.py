@@ -12,15 +12,27 @@ MIN_K_BLOCKS_PER_SPLIT = 4
 MAX_SPLITS = 16
 
 
-# Decode shapes (M <= 128) stream the weights at a rate set by how many SMs have work: the tile width is
-# picked from these to fill the GPU's SMs best, splits included. A 1x128 re-quantized output needs whole
-# 128-column groups per tile.
-DECODE_WIDTHS = (128, 112, 96, 64)
+# Decode shapes (M <= 128) stream the weights: the tile width and K split are picked from these by a
+# bandwidth model (decode_seconds). A 1x128 re-quantized output needs whole 128-column groups per tile.
+DECODE_WIDTHS = (128, 112, 96, 64, 48, 32)
 # B's 128x128 block scales: 112-wide tiles straddling two blocks spill registers, so block recipes decode
 # with these; 96-wide (straddling) tiles only for 64-row tiles, where they measured faster (128x96 did not;
 # docs/performance.md, 2026-11-25 late).
-DECODE_WIDTHS_BLOCK_B = (128, 96, 64)
-DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64)
+DECODE_WIDTHS_BLOCK_B = (128, 96, 64, 32)
+DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64, 32)
+# The decode model's constants, fitted to 36 (width, split) configurations of the suite's decode shapes
+# timed on the device's H200 (docs/performance.md, 2026-11-30; it picks within 1% of the best measured
+# on geomean, 7% at worst, where the width-only rule was 10% / 33% off): the device's and one SM's weight
+# streaming rates, what a K split adds (partial tiles round-trip through L2 and the last split reduces
+# them), and how much slower narrow tiles stream (one small TMA box per stage).
+DECODE_DEVICE_BYTES_PER_S = 4.0e12
+DECODE_SM_BYTES_PER_S = 30e9
+DECODE_SPLIT_SECONDS = 6e-6
+DECODE_WIDTH_EFFICIENCY = {32: 0.6, 48: 0.8}
+# Below this M the model is not used: at M = 1 it prefers 64x64 tiles without a split, measured ~20%
+# slower than 128-wide ones split in two (same SMs busy); smaller M keep the SM-filling width rule, which
+# agreed with the best measured at M = 16 and 32.
+DECODE_MODEL_MIN_M = 33
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
@@ -35,7 +47,7 @@ WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
-    M <= 128 the tile width that keeps the most SMs streaming (see decode_width), and for larger M with
+    M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds), and for larger M with
     per-tensor / per-row scales and no residual 128x192 tiles where they pay (see wide_tile_pays).
     Block scales keep 128x128 prefill tiles: 128x192 ones (which straddle B's 128x128 scale blocks)
     measured 5-20% slower.
@@ -83,10 +95,14 @@ def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
 
 def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] = DECODE_WIDTHS,
                  sm_count: int = H100_SM_COUNT) -> int:
-    """The width from `widths` whose work units (tiles x K splits) use the SMs best, counting the
-    idle SMs of a last partial wave and the columns a last partial tile computes past N; ties go to
-    the wider tile (fewer re-reads of A)."""
-    def use(width: int) -> float:
+    """The width from `widths` with the least modelled time (decode_seconds), each with the K split
+    split_k gives it; below DECODE_MODEL_MIN_M rows the one of at least 64 columns whose work units use the
+    SMs best. Ties go to the wider tile (fewer re-reads of A)."""
+    def modelled(width: int) -> float:
+        tile = (block_m, width, 128)
+        return decode_seconds(m, n, k, tile, split_k(m, n, k, tile, sm_count), sm_count)
+
+    def sm_use(width: int) -> float:
         tile = (block_m, width, 128)
         units = ceil_div(m, block_m) * ceil_div(n, width) * split_k(m, n, k, tile, sm_count)
         if units == 0:  # an empty output: nothing to launch
@@ -94,7 +110,22 @@ def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] =
         waves = ceil_div(units, sm_count)
         return units / (waves * sm_count) * n / (ceil_div(n, width) * width)
 
-    return max(widths, key=lambda width: (round(use(width), 2), width))
+    if m < DECODE_MODEL_MIN_M:  # (narrower than 64 measured 2x slower at M = 16 and 32)
+        wide = tuple(w for w in widths if w >= 64) or widths
+        return max(wide, key=lambda width: (round(sm_use(width), 2), width))
+    return min(widths, key=lambda width: (modelled(width), -width))
+
+
+def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: int, sm_count: int) -> float:
+    """Modelled time of a memory-bound GEMM: B streams at the lesser of the device's rate and what the
+    busiest SM's work units pull at one SM's rate (narrow tiles slower), plus a fixed cost for a K split."""
+    bm, bn, bk = tile
+    units = ceil_div(m, bm) * ceil_div(n, bn) * splits
+    if units == 0:
+        return 0.0
+    busiest_sm_bytes = ceil_div(units, sm_count) * bn * ceil_div(ceil_div(k, bk), splits) * bk
+    stream = max(n * k / DECODE_DEVICE_BYTES_PER_S, busiest_sm_bytes / DECODE_SM_BYTES_PER_S)
+    return stream / DECODE_WIDTH_EFFICIENCY.get(bn, 1.0) + (DECODE_SPLIT_SECONDS if splits > 1 else 0.0)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -105,14 +136,19 @@ def _spec_for(block_m: int, block_n: int, a: str, b: str, out: str, scale_a: Sca
 
 
 def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -> int:
-    """Split K when the output tiles fill less than half of the GPU (decode shapes): enough splits to
-    give every SM a work unit, each with at least MIN_K_BLOCKS_PER_SPLIT K blocks."""
+    """Split K when the output tiles fill less than half of the GPU: enough splits to give every SM a work
+    unit, each with at least MIN_K_BLOCKS_PER_SPLIT K blocks; for DECODE_MODEL_MIN_M <= M <= DECODE_MAX_M
+    only where the decode model says the extra SMs pay for the split's reduction."""
     bm, bn, bk = tile
     tiles = ceil_div(m, bm) * ceil_div(n, bn)
     k_blocks = ceil_div(k, bk)
     if tiles == 0 or 2 * tiles > sm_count or k_blocks == 0:
         return 1
-    return balanced_splits(k_blocks, max(1, min(sm_count // tiles, k_blocks // MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS)))
+    splits = balanced_splits(k_blocks, max(1, min(sm_count // tiles, k_blocks // MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS)))
+    if DECODE_MODEL_MIN_M <= m <= DECODE_MAX_M and (decode_seconds(m, n, k, tile, 1, sm_count)
+                                                     <= decode_seconds(m, n, k, tile, splits, sm_count)):
+        return 1
+    return splits
 
 
 def balanced_splits(k_blocks: int, splits: int) -> int:

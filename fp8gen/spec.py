@@ -236,6 +236,16 @@ class GemmSpec:
         recipe = self.scale_a if operand == "a" else self.scale_b
         return self.tile[2] // recipe.group_size if recipe.kind == "group" else 0
 
+    def staged_block_groups(self) -> int:
+        """K groups of B's float32 GxG block scales copied into each pipeline stage; 0 when B has none
+        (UE8M0 block scales, one byte each, are read from global memory: cp.async copies 4-byte words)."""
+        recipe = self.scale_b
+        return self.tile[2] // recipe.group_size if recipe.kind == "block" and recipe.dtype == "f32" else 0
+
+    def _staged_block_bytes(self) -> int:
+        column_blocks = 1 if self.scale_b.group_size % self.tile[1] == 0 else 2
+        return -(-self.staged_block_groups() * column_blocks * 4 // 16) * 16  # 16-byte aligned per stage
+
     def _staged_scale_bytes(self, operand: str) -> int:
         recipe, rows = (self.scale_a, self.tile[0]) if operand == "a" else (self.scale_b, self.tile[1])
         scale_bytes = 1 if recipe.dtype == "ue8m0" else 4
@@ -245,7 +255,7 @@ class GemmSpec:
     def stage_bytes(self) -> int:
         bm, bn, bk = self.tile
         # one byte per fp8 element
-        return (bm + bn) * bk + self._staged_scale_bytes("a") + self._staged_scale_bytes("b")
+        return (bm + bn) * bk + self._staged_scale_bytes("a") + self._staged_scale_bytes("b") + self._staged_block_bytes()
 
     @property
     def output_tile_bytes(self) -> int:

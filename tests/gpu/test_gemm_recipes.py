@@ -18,7 +18,7 @@ B_RECIPES = ["tensor", "row", "group", "block"]
 PAIRS = list(itertools.product(A_RECIPES, B_RECIPES))
 # The widths the decode heuristic picks besides 64 and 128.
 DECODE_WIDTH_SPECS = [fp8gen.GemmSpec(tile=(block_m, width, 128), scale_a=ScaleRecipe(kind), scale_b=ScaleRecipe(kind))
-                      for block_m in (64, 128) for width in (96, 112) for kind in ("tensor", "row")]
+                      for block_m in (64, 128) for width in (32, 48, 96, 112) for kind in ("tensor", "row")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -125,12 +125,13 @@ def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind, generator):
 @pytest.mark.parametrize("spec", DECODE_WIDTH_SPECS, ids=lambda s: s.name)
 @pytest.mark.parametrize("m,n,k,split_k", [(50, 1000, 1040, None), (128, 2112, 2048, 3), (1, 300, 512, 1)])
 def test_decode_tile_widths(spec, m, n, k, split_k, generator):
-    """The widths (96, 112) the decode heuristic picks: TMA-store boxes of 32 and 16 columns, N off the tile."""
+    """The widths (32, 48, 96, 112) the decode heuristic picks: TMA-store boxes of 32, 16, 32 and 16 columns,
+    N off the tile."""
     kind = spec.scale_a.kind
     check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator, split_k=split_k, spec=spec)
 
 
 def test_gemm_picks_a_straddling_decode_tile_for_block_scales(generator):
-    m, n, k = 64, 2112, 7168  # 96-wide tiles: 22 tiles x 6 splits fill the SMs; half of them straddle two blocks
+    m, n, k = 64, 24576, 1536  # 96-wide tiles: 256 of them, unsplit; half straddle two 128-column blocks
     assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "group", "block").tile == (64, 96, 128)
     check(m, n, k, "e4m3", "e4m3", "group", "block", "bf16", generator)

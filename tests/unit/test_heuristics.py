@@ -20,8 +20,8 @@ def test_balanced_splits_never_leaves_a_range_empty():
 
 def test_split_k_only_for_shapes_that_leave_sms_idle():
     decode = choose_spec(64, 2112, 7168, "e4m3", "e4m3", "bf16", "tensor", "tensor")
-    assert decode.tile == (64, 96, 128)
-    assert split_k(64, 2112, 7168, decode.tile, H100_SMS) == 6  # 22 tiles x 6 splits of 10 K blocks: 132 units
+    assert decode.tile == (64, 64, 128)
+    assert split_k(64, 2112, 7168, decode.tile, H100_SMS) == 4  # 33 tiles x 4 splits of 14 K blocks: 132 units
     prefill = choose_spec(4096, 7168, 2048, "e4m3", "e4m3", "bf16", "tensor", "tensor")
     assert split_k(4096, 7168, 2048, prefill.tile, H100_SMS) == 1
     short_k = choose_spec(64, 512, 256, "e4m3", "e4m3", "bf16", "tensor", "tensor")
@@ -29,23 +29,36 @@ def test_split_k_only_for_shapes_that_leave_sms_idle():
     assert split_k(64, 512, 0, short_k.tile, H100_SMS) == 1
 
 
+def test_decode_splits_k_only_where_the_model_says_it_pays():
+    # 64 tiles of 64x112 with 8 K blocks each: two splits would fill 128 SMs, but the reduction costs more
+    # than the SMs add (H200: 64x112 and 64x128 split in two 170 and 168 TFLOP/s, 64x64 unsplit 254).
+    assert split_k(64, 7168, 2048, (64, 112, 128), H100_SMS) == 1
+    assert split_k(64, 7168, 16384, (64, 112, 128), H100_SMS) == 2  # 128 K blocks: the split pays
+    assert split_k(1, 8192, 8192, (64, 128, 128), H100_SMS) == 2  # below the model's M: SM-filling rule
+    assert split_k(256, 2048, 8192, (128, 128, 128), H100_SMS) == 4  # above decode M: SM-filling rule
+
+
 def test_decode_tiles_are_64_rows():
     assert choose_spec(64, 4096, 4096, "e4m3", "e4m3", "bf16", "tensor", "tensor").tile[0] == 64
     assert choose_spec(65, 4096, 4096, "e4m3", "e4m3", "bf16", "tensor", "tensor").tile[0] == 128
 
 
-def test_decode_width_fills_the_sms():
+def test_decode_width_follows_the_bandwidth_model():
     def tile(m, n, k, kind_b="tensor", epilogue=(), out="bf16"):
         kind_a = "group" if kind_b == "block" else kind_b
         return choose_spec(m, n, k, "e4m3", "e4m3", out, kind_a, kind_b, epilogue).tile
 
-    assert tile(64, 7168, 16384) == (64, 112, 128)    # 64 tiles x 2 splits = 128 units (128 wide: 112)
-    assert tile(32, 28672, 8192) == (64, 112, 128)    # 256 units in two full waves (128 wide: 224)
+    # The measured best of 36 (width, split) configurations on the suite's decode shapes (H200, 2026-11-30):
+    assert tile(64, 7168, 16384) == (64, 64, 128)     # 112 tiles unsplit beat 128 units split in two
+    assert tile(64, 4096, 7168) == (64, 32, 128)      # 128 narrow tiles unsplit beat 128 units of 128 x 4 splits
+    assert tile(128, 4096, 7168, "row") == (128, 32, 128)
     assert tile(64, 32768, 512) == (64, 128, 128)     # 256 units: 128 wide already fills the SMs
-    assert tile(128, 2112, 7168, "row") == (128, 96, 128)
     assert tile(64, 24576, 1536, "block") == (64, 96, 128)  # block scales too: tiles may straddle two blocks
-    assert tile(64, 7168, 16384, "block") == (64, 128, 128)  # 112 would spill when straddling
     assert tile(128, 2112, 7168, "block") == (128, 64, 128)  # 128x96 measured slower than 128x64
+    # Below DECODE_MODEL_MIN_M rows: the width whose units fill the SMs best.
+    assert tile(32, 28672, 8192) == (64, 112, 128)    # 256 units in two full waves (128 wide: 224)
+    assert tile(1, 8192, 8192) == (64, 128, 128)      # 64 tiles x 2 splits (64 wide unsplit measured slower)
+    assert tile(32, 28672, 8192, "block") == (64, 128, 128)  # 32 wide would fill the SMs better: measured 0.6x
     ue8m0 = ScaleRecipe("block", dtype="ue8m0")
     assert choose_spec(64, 24576, 1536, "e4m3", "e4m3", "bf16", ScaleRecipe("group", dtype="ue8m0"), ue8m0).tile[1] == 64
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)

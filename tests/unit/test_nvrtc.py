@@ -19,11 +19,6 @@ def shared_cache(tmp_path_factory):
     return DiskCache(tmp_path_factory.mktemp("nvrtc-cache"))
 
 
-# Known: ptxas serializes the wgmma of kernels that read A's staged 1x128 scales before a per-warp stage
-# release (C7518); branch wip/staged-block-scales removes the branch (docs/performance.md, 2026-11-25 late).
-SERIALIZED_WGMMA = pytest.mark.xfail(strict=True, reason="C7518: wgmma serialized (staged A scales, per-warp release)")
-
-
 @pytest.mark.parametrize("spec", load_specs(REPO / "examples" / "kernels.toml") + [
     GemmSpec(a="e5m2", b="e5m2", out="f32", tile=(128, 64, 64), stages=6),
     GemmSpec(scale_a="group", scale_b="block"),
@@ -33,8 +28,10 @@ SERIALIZED_WGMMA = pytest.mark.xfail(strict=True, reason="C7518: wgmma serialize
     GemmSpec(scale_a="row", scale_b="row", tile=(64, 128, 128)),
     GemmSpec(scale_a="tensor", scale_b=ScaleRecipe("block", group_size=64), tile=(128, 64, 64), out="f16", stages=4),
     GemmSpec(scale_a=ScaleRecipe("group", group_size=64), scale_b="block", tile=(128, 64, 128)),
-    pytest.param(GemmSpec(scale_a="group", scale_b="tensor"), marks=SERIALIZED_WGMMA),
-    pytest.param(GemmSpec(scale_a="group", scale_b="row", tile=(64, 128, 128)), marks=SERIALIZED_WGMMA),
+    GemmSpec(scale_a="group", scale_b="tensor"),  # A's staged scales, read into registers at issue
+    GemmSpec(scale_a="group", scale_b="row", tile=(64, 128, 128)),
+    GemmSpec(scale_a="group", scale_b="group", tile=(128, 64, 128)),  # every consumer thread releases
+    GemmSpec(scale_a="tensor", scale_b="block"),  # B's block scales staged by cp.async
     GemmSpec(scale_a="row", scale_b="row", tile=(128, 192, 128)),  # one partial fragment
     GemmSpec(scale_a="group", scale_b="block", tile=(128, 192, 128)),  # tiles straddle two B scale blocks
     GemmSpec(scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("block", dtype="ue8m0"),

@@ -44,7 +44,7 @@ template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int Blo
           int ConsumerWGs, bool PingPong, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB,
-          Grouping Grouping_, class EpilogueChain>
+          int StagedBlockGroupsB, Grouping Grouping_, class EpilogueChain>
 struct GemmConfig {
   using ElementA = ElementA_;
   using ElementB = ElementB_;
@@ -94,6 +94,11 @@ struct GemmConfig {
   // 1 x G group scales of A and B travel with each stage (see StagedScales).
   using StagedA = StagedScales<ElementScaleA, StagedGroupsA, BlockM>;
   using StagedB = StagedScales<ElementScaleB, StagedGroupsB, BlockN>;
+  // G x G block scales of B copied into each stage (K groups per stage; 0: read from global memory).
+  using StagedBlocksB = StagedBlockScales<StagedBlockGroupsB, BlockN, (StagedBlockGroupsB > 0 ? BlockK / StagedBlockGroupsB : 1)>;
+  // Consumers read B's staged 1xG scales from a stage just before releasing it: every thread arrives
+  // (see StageBarriers::consumer_release and KGroupFactors; a cluster's release stays per warp).
+  static constexpr bool kReleaseEveryThread = StagedGroupsB > 0 && ClusterM == 1;
   static constexpr int kStageBytesA = BlockM * BlockK * sizeof(ElementA);
   static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
   // Bytes the TMA loads of one stage deliver (the transaction count of its full barrier).
@@ -115,6 +120,7 @@ struct SharedStorage {
   alignas(1024) uint8_t d[Config::OutputTile::kBytes * Config::kOutputTiles];
   typename Config::StagedA::template Buffer<Config::kStages> a_scales;
   typename Config::StagedB::template Buffer<Config::kStages> b_scales;
+  typename Config::StagedBlocksB::template Buffer<Config::kStages> b_blocks;
   StageBarriers<Config::kStages> barriers;
   // Ping-pong: mainloop_turn[c] completes when consumer c may start its next mainloop (see consume()).
   cutlass::arch::ClusterBarrier mainloop_turn[2];
@@ -182,10 +188,10 @@ __device__ __forceinline__ void load_b(cute::TmaDescriptor const* tma_b, uint64_
   }
 }
 
-template <class Config>
+template <class Config, class Scales>
 __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
                                         cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
-                                        SharedStorage<Config>& smem, GemmProblem const& p) {
+                                        SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales) {
   WorkScheduler const sched = p.scheduler<Config>();
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
   PipelineState st;
@@ -195,9 +201,12 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
     int const group = p.group_of<Config>(t.m_block);
     if (group < 0) continue;
     int const b_row0 = group * p.N + t.n_block * Config::kBlockN;  // this expert's rows of B
+    auto const b_scales = scales.b.for_group(group);
     for (int kb = unit.k_block_begin; kb < unit.k_block_begin + unit.k_blocks; ++kb) {
-      smem.barriers.producer_acquire(st, Config::kStageTxBytes);
+      smem.barriers.producer_wait_empty(st);
       uint64_t* full = smem.barriers.full_barrier(st);
+      smem.b_blocks.load(b_scales, full, st.stage, t.n_block * Config::kBlockN, kb, p.K);
+      smem.barriers.producer_expect(st, Config::kStageTxBytes);
       int const k = kb * Config::kBlockK;
       cute::SM90_TMA_LOAD_2D::copy(tma_a, full, cache_hint,
                                    smem.a + st.stage * (Config::kBlockM * Config::kBlockK), k,
@@ -262,7 +271,7 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
     // Staged scales live in the stage: read them before it is released.
     if constexpr (Factors::kStaged) factors.apply(f.accum, partial, smem);
     if (last_in_stage) {
-      smem.barriers.template consumer_release<Config::kClusterM>(release, warp_leader);
+      smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(release, warp_leader);
       release.template advance<Config::kStages>();
     }
     if constexpr (!Factors::kStaged) factors.apply(f.accum, partial, smem);
@@ -331,7 +340,7 @@ __device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& sm
       warpgroup_fence_operand(f.partial0);
       factors.apply(f.accum, f.partial0, smem);
     }
-    smem.barriers.template consumer_release<Config::kClusterM>(st, warp_leader);
+    smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(st, warp_leader);
     st.template advance<Config::kStages>();
   }
 }
@@ -352,14 +361,14 @@ __device__ __forceinline__ void mainloop_fast(Frags& f, Smem& smem, PipelineStat
     warpgroup_commit_batch();
     warpgroup_wait<1>();
     if (kb > 0) {
-      smem.barriers.template consumer_release<Config::kClusterM>(release, warp_leader);
+      smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(release, warp_leader);
       release.template advance<Config::kStages>();
     }
     st.template advance<Config::kStages>();
   }
   warpgroup_wait<0>();
   warpgroup_fence_operand(f.accum);
-  smem.barriers.template consumer_release<Config::kClusterM>(release, warp_leader);
+  smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(release, warp_leader);
 }
 
 // A consumer thread's view of the MMA: shared-memory descriptors and fragments.
@@ -379,6 +388,16 @@ __device__ __forceinline__ ConsumerFragments<TiledMma, FragA, FragB, Accum> make
   return {tiled_mma, tCrA, tCrB, accum, accum, accum};
 }
 
+// Tile counter increment with release and acquire semantics at GPU scope: after the named barrier that
+// follows every thread's partial stores, it publishes them (release is cumulative) and, for the last
+// arrival, makes every other split's published partials visible to the loads after the next barrier.
+// It replaces two full fences (fence.sc.gpu) per split tile.
+__device__ __forceinline__ int split_arrive(int* counter) {
+  int arrived;
+  asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;" : "=r"(arrived) : "l"(counter) : "memory");
+  return arrived;
+}
+
 // Split-K reduction: every split stores its fp32 partial tile; the split that
 // arrives last at the tile's counter sums all partials in split order (the
 // result does not depend on arrival order), resets the counter and returns
@@ -394,10 +413,9 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
   float* mine = p.split_partials + tile_base + static_cast<int64_t>(unit.split) * kElements * kThreads;
   CUTE_UNROLL
   for (int i = 0; i < kElements; ++i) __stcg(mine + i * kThreads + consumer_thread, accum(i));
-  __threadfence();
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   if (consumer_thread == 0) {
-    int const arrived = atomicAdd(p.split_arrivals + unit.tile, 1);
+    int const arrived = split_arrive(p.split_arrivals + unit.tile);
     smem.split_is_last = arrived == p.splits - 1;
   }
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
@@ -405,7 +423,6 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
   // Every thread has read the flag before the next tile's arrival may rewrite it.
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   if (!last) return false;
-  __threadfence();
   if (consumer_thread == 0) p.split_arrivals[unit.tile] = 0;  // ready for the next launch
   CUTE_UNROLL
   for (int i = 0; i < kElements; ++i) accum(i) = 0.f;
@@ -529,7 +546,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
       smem.mainloop_turn[0].init(128);
       smem.mainloop_turn[1].init(128);
     }
-    smem.barriers.init(Config::kMmaWGs * 4 * Config::kClusterM);
+    smem.barriers.init(StageBarriers<Config::kStages>::template release_arrivals<Config::kClusterM, Config::kReleaseEveryThread>(Config::kMmaWGs));
   }
   // Peers multicast into this CTA's stages and arrive on its barriers: all
   // must see every barrier initialized, and none may exit while a peer still can.
@@ -537,7 +554,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
 
   if (warpgroup == 0) {
     cutlass::arch::warpgroup_reg_dealloc<Config::kProducerRegs>();
-    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, tma_scale_a, tma_scale_b, smem, p);
+    if (threadIdx.x == 0) produce<Config>(tma_a, tma_b, tma_scale_a, tma_scale_b, smem, p, scales);
   } else {
     cutlass::arch::warpgroup_reg_alloc<Config::kConsumerRegs>();
     consume<Config>(smem, p, scales, epilogue_args, tma_d, threadIdx.x - 128);

@@ -120,6 +120,66 @@ struct StagedScales<Element_, 0, Rows> {
   };
 };
 
+// G x G block scales of B staged through the pipeline (float32 only: cp.async copies whole 4-byte words).
+// For each of its KGroups K groups a stage carries the scales of the tile's column blocks (two when the
+// tile straddles a block edge); the producer copies them with cp.async next to its TMA loads, and the
+// stage's full barrier also awaits the copies, so the consumers read them from shared memory instead of
+// waiting on global loads inside the MMA pipeline. KGroups = 0: B's block scales are not staged.
+template <int KGroups, int BlockN, int GroupK>
+struct StagedBlockScales {
+  static constexpr int kKGroups = KGroups;
+  static constexpr bool kStraddling = GroupK % BlockN != 0;
+  static constexpr int kColumnBlocks = kStraddling ? 2 : 1;
+  static constexpr int kStageStride = (KGroups * kColumnBlocks + 3) / 4 * 4;  // 16-byte aligned stages
+
+  // Columns of a tile starting at n0 from which the next column block's scales apply (BlockN: none do).
+  __device__ __forceinline__ static int split(int n0) { return kStraddling ? GroupK - n0 % GroupK : BlockN; }
+
+  template <int Stages>
+  struct Buffer {
+    alignas(16) float data[Stages * kStageStride];
+
+    // Producer (one thread): copies the scales of K block `k_block` of the tile at column n0, zero for
+    // blocks past B's rows or K groups past K, then arranges for the stage's full barrier to await them
+    // (cp.async.mbarrier.arrive without .noinc: the barrier's expected arrival count is unchanged).
+    template <class ScalesB>
+    __device__ __forceinline__ void load(ScalesB const& s, uint64_t* full, int stage, int n0, int k_block, int K) {
+      int const k_groups = (K + GroupK - 1) / GroupK;
+      int const cut = split(n0);
+      CUTE_UNROLL
+      for (int g = 0; g < KGroups; ++g) {
+        int const k_group = k_block * KGroups + g;
+        CUTE_UNROLL
+        for (int c = 0; c < kColumnBlocks; ++c) {
+          int const row = n0 + (c == 0 ? 0 : cut);
+          bool const inside = row < s.rows && (c == 0 || cut < BlockN) && k_group < k_groups;
+          float const* src = inside ? s.ptr + (row / GroupK) * s.stride_row + k_group * s.stride_k : s.ptr;
+          uint32_t const dst = cute::cast_smem_ptr_to_uint(data + stage * kStageStride + g * kColumnBlocks + c);
+          asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(dst), "l"(src), "r"(inside ? 4 : 0));
+        }
+      }
+      asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];" ::"r"(cute::cast_smem_ptr_to_uint(full)));
+    }
+
+    // Scale of column block `block` (0, or 1 past split()) for K group `group_in_stage` of a stage.
+    __device__ __forceinline__ float const* at(int stage, int group_in_stage, int block) const {
+      return data + stage * kStageStride + group_in_stage * kColumnBlocks + block;
+    }
+  };
+};
+
+template <int BlockN, int GroupK>
+struct StagedBlockScales<0, BlockN, GroupK> {
+  static constexpr int kKGroups = 0;
+
+  template <int Stages>
+  struct Buffer {
+    template <class ScalesB>
+    __device__ __forceinline__ void load(ScalesB const&, uint64_t*, int, int, int, int) {}
+    __device__ __forceinline__ float const* at(int, int, int) const { return nullptr; }
+  };
+};
+
 template <class ScalesA, class ScalesB>
 struct GemmScales {
   using A = ScalesA;
@@ -136,8 +196,9 @@ struct GemmScales {
 // accum += partial * a(row, group) * b(col, group).
 // 1 x G group scales of A (per row) and B (per column) come from the stage's
 // shared memory, loaded there by the producer's TMA, and are read when the
-// batch retires. B's G x G block scales are read from global memory when the
-// batch is issued, so that the loads overlap the tensor-core work: one when
+// batch retires. B's G x G block scales are read when the batch is issued:
+// float32 ones from the stage (copied there by the producer), UE8M0 ones from
+// global memory, so that the loads overlap the tensor-core work: one when
 // BN divides G (the tile lies in one column of blocks), else two (the spec
 // allows only widths whose tiles span at most two, e.g. BN = 192 with G = 128:
 // columns before `b_split` take the first block's scale, the rest the second's).
@@ -146,14 +207,20 @@ struct KGroupFactors {
   using Shape = FragmentShape<Accum>;
   static constexpr bool kStagedA = Config::StagedA::kGroups > 0;
   static constexpr bool kStagedB = Config::StagedB::kGroups > 0;
-  // Staged factors live in the stage: they are read before it is released.
-  static constexpr bool kStaged = kStagedA || kStagedB;
+  // B's staged 1xG factors (one per column: too many to hold in registers) are read from the stage when
+  // the batch retires, so before the stage is released. A's (two per 64-row atom) are read into
+  // registers when the batch is issued, like B's block scales.
+  static constexpr bool kStaged = kStagedB;
   static_assert(kStagedA == (Scales::A::kKind == ScaleKind::Group), "A group scales are staged through the pipeline");
   static_assert(kStagedB == (Scales::B::kKind == ScaleKind::Group), "B group scales are staged through the pipeline");
   static_assert(Scales::A::kKind != ScaleKind::Block, "A has no block recipe");
 
   static constexpr bool kBlockB = Scales::B::kKind == ScaleKind::Block;
   static constexpr bool kStraddlingB = kBlockB && Scales::B::kGroupK % Config::kBlockN != 0;
+  static constexpr bool kStagedBlockB = Config::StagedBlocksB::kKGroups > 0;
+  static_assert(!kStagedBlockB || (kBlockB && Config::kBlockK / Config::StagedBlocksB::kKGroups == Scales::B::kGroupK),
+                "staged B block scales: one stage holds BlockK / G K groups");
+  float a_rows[Shape::kRowSlots];  // A's 1xG factors of the thread's rows (slot 2 * mm + r)
   float uniform_b = 1.f;  // block scales of B: the tile's first column block
   float second_b = 0.f;   // ... and the next one, for columns from b_split on (straddling tiles only)
   int b_split = Config::kBlockN;
@@ -169,7 +236,25 @@ struct KGroupFactors {
                                        int stage_index) {
     k0 = k_offset;
     stage = stage_index;
-    if constexpr (kBlockB) {
+    if constexpr (kStagedA) {
+      int const group_in_stage = (k0 % Config::kBlockK) / Scales::A::kGroupK;
+      CUTE_UNROLL
+      for (int mm = 0; mm < Shape::kM; ++mm) {
+        CUTE_UNROLL
+        for (int r = 0; r < 2; ++r) {
+          a_rows[2 * mm + r] = decode_scale_smem(smem.a_scales.group(stage, group_in_stage) + row0 +
+                                                 row_offset<Config::kMmaWGs>(mm, r));
+        }
+      }
+    }
+    if constexpr (kStagedBlockB) {
+      int const group_in_stage = (k0 % Config::kBlockK) / Scales::B::kGroupK;
+      uniform_b = decode_scale_smem(smem.b_blocks.at(stage, group_in_stage, 0));
+      if constexpr (kStraddlingB) {
+        b_split = Config::StagedBlocksB::split(tile_n0);
+        second_b = decode_scale_smem(smem.b_blocks.at(stage, group_in_stage, 1));
+      }
+    } else if constexpr (kBlockB) {
       constexpr int kG = Scales::B::kGroupK;
       int const k_group = k0 / kG;
       uniform_b = s.b.k_group(tile_n0, k_group);
@@ -180,12 +265,9 @@ struct KGroupFactors {
     }
   }
 
-  template <class Smem>
-  __device__ __forceinline__ float row(Smem const& smem, int mm, int r) const {
+  __device__ __forceinline__ float row(int mm, int r) const {
     if constexpr (kStagedA) {
-      int const group_in_stage = (k0 % Config::kBlockK) / Scales::A::kGroupK;
-      return decode_scale_smem(smem.a_scales.group(stage, group_in_stage) + row0 +
-                               row_offset<Config::kMmaWGs>(mm, r));
+      return a_rows[2 * mm + r];
     } else {
       return 1.f;
     }
@@ -212,7 +294,7 @@ struct KGroupFactors {
       for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
         for (int r = 0; r < 2; ++r) {
-          float const a_factor = row(smem, mm, r);
+          float const a_factor = row(mm, r);
           float const row_factor = kBlockB ? a_factor * uniform_b : a_factor;
           float const second_factor = a_factor * second_b;
           CUTE_UNROLL
