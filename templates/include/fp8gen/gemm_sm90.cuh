@@ -220,6 +220,12 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
   }
 }
 
+// A consumer warpgroup is done reading a stage (see StageBarriers::consumer_release).
+template <class Config, class Smem>
+__device__ __forceinline__ void release_stage(Smem& smem, PipelineState const& st, bool warp_leader) {
+  smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(st, warp_leader);
+}
+
 // Issues `Steps` wgmma k-steps of one stage, starting at k-step `first`, into
 // `frag`; the first one overwrites `frag` when `zero_init`.
 template <int Steps, class TiledMma, class FragA, class FragB, class FragC>
@@ -271,7 +277,7 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
     // Staged scales live in the stage: read them before it is released.
     if constexpr (Factors::kStaged) factors.apply(f.accum, partial, smem);
     if (last_in_stage) {
-      smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(release, warp_leader);
+      release_stage<Config>(smem, release, warp_leader);
       release.template advance<Config::kStages>();
     }
     if constexpr (!Factors::kStaged) factors.apply(f.accum, partial, smem);
@@ -340,7 +346,7 @@ __device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& sm
       warpgroup_fence_operand(f.partial0);
       factors.apply(f.accum, f.partial0, smem);
     }
-    smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(st, warp_leader);
+    release_stage<Config>(smem, st, warp_leader);
     st.template advance<Config::kStages>();
   }
 }
@@ -361,14 +367,14 @@ __device__ __forceinline__ void mainloop_fast(Frags& f, Smem& smem, PipelineStat
     warpgroup_commit_batch();
     warpgroup_wait<1>();
     if (kb > 0) {
-      smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(release, warp_leader);
+      release_stage<Config>(smem, release, warp_leader);
       release.template advance<Config::kStages>();
     }
     st.template advance<Config::kStages>();
   }
   warpgroup_wait<0>();
   warpgroup_fence_operand(f.accum);
-  smem.barriers.template consumer_release<Config::kClusterM, Config::kReleaseEveryThread>(release, warp_leader);
+  release_stage<Config>(smem, release, warp_leader);
 }
 
 // A consumer thread's view of the MMA: shared-memory descriptors and fragments.
@@ -546,7 +552,8 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
       smem.mainloop_turn[0].init(128);
       smem.mainloop_turn[1].init(128);
     }
-    smem.barriers.init(StageBarriers<Config::kStages>::template release_arrivals<Config::kClusterM, Config::kReleaseEveryThread>(Config::kMmaWGs));
+    using Barriers = StageBarriers<Config::kStages>;
+    smem.barriers.init(Barriers::template release_arrivals<Config::kClusterM, Config::kReleaseEveryThread>(Config::kMmaWGs));
   }
   // Peers multicast into this CTA's stages and arrive on its barriers: all
   // must see every barrier initialized, and none may exit while a peer still can.
