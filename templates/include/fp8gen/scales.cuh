@@ -120,6 +120,14 @@ struct StagedScales<Element_, 0, Rows> {
   };
 };
 
+// The first column of a tile starting at column n0 that lies in the next G-column block of B's scales
+// (tiles start at multiples of BN, so it is a multiple of gcd(BN, G)); BlockN when the whole tile lies
+// in one block.
+template <int BlockN, int GroupK>
+__device__ __forceinline__ int next_block_column(int n0) {
+  return GroupK % BlockN != 0 ? GroupK - n0 % GroupK : BlockN;
+}
+
 // G x G block scales of B staged through the pipeline (float32 only: cp.async copies whole 4-byte words).
 // For each of its KGroups K groups a stage carries the scales of the tile's column blocks (two when the
 // tile straddles a block edge); the producer copies them with cp.async next to its TMA loads, and the
@@ -132,9 +140,6 @@ struct StagedBlockScales {
   static constexpr int kColumnBlocks = kStraddling ? 2 : 1;
   static constexpr int kStageStride = (KGroups * kColumnBlocks + 3) / 4 * 4;  // 16-byte aligned stages
 
-  // Columns of a tile starting at n0 from which the next column block's scales apply (BlockN: none do).
-  __device__ __forceinline__ static int split(int n0) { return kStraddling ? GroupK - n0 % GroupK : BlockN; }
-
   template <int Stages>
   struct Buffer {
     alignas(16) float data[Stages * kStageStride];
@@ -145,7 +150,7 @@ struct StagedBlockScales {
     template <class ScalesB>
     __device__ __forceinline__ void load(ScalesB const& s, uint64_t* full, int stage, int n0, int k_block, int K) {
       int const k_groups = (K + GroupK - 1) / GroupK;
-      int const cut = split(n0);
+      int const cut = next_block_column<BlockN, GroupK>(n0);
       CUTE_UNROLL
       for (int g = 0; g < KGroups; ++g) {
         int const k_group = k_block * KGroups + g;
@@ -161,7 +166,7 @@ struct StagedBlockScales {
       asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];" ::"r"(cute::cast_smem_ptr_to_uint(full)));
     }
 
-    // Scale of column block `block` (0, or 1 past split()) for K group `group_in_stage` of a stage.
+    // Scale of column block `block` (0, or 1 from next_block_column on) for K group `group_in_stage`.
     __device__ __forceinline__ float const* at(int stage, int group_in_stage, int block) const {
       return data + stage * kStageStride + group_in_stage * kColumnBlocks + block;
     }
@@ -247,19 +252,19 @@ struct KGroupFactors {
         }
       }
     }
+    // Straddling tiles: b_split is a multiple of 16, never inside a thread's column pair octet.
     if constexpr (kStagedBlockB) {
       int const group_in_stage = (k0 % Config::kBlockK) / Scales::B::kGroupK;
       uniform_b = decode_scale_smem(smem.b_blocks.at(stage, group_in_stage, 0));
       if constexpr (kStraddlingB) {
-        b_split = Config::StagedBlocksB::split(tile_n0);
+        b_split = next_block_column<Config::kBlockN, Scales::B::kGroupK>(tile_n0);
         second_b = decode_scale_smem(smem.b_blocks.at(stage, group_in_stage, 1));
       }
     } else if constexpr (kBlockB) {
-      constexpr int kG = Scales::B::kGroupK;
-      int const k_group = k0 / kG;
+      int const k_group = k0 / Scales::B::kGroupK;
       uniform_b = s.b.k_group(tile_n0, k_group);
       if constexpr (kStraddlingB) {
-        b_split = kG - tile_n0 % kG;  // a multiple of 16: never inside a thread's column pair octet
+        b_split = next_block_column<Config::kBlockN, Scales::B::kGroupK>(tile_n0);
         if (b_split < Config::kBlockN) second_b = s.b.k_group(tile_n0 + b_split, k_group);
       }
     }
