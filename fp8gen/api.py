@@ -214,6 +214,7 @@ class Kernel:
 
 
 OUTPUT_DESCRIPTOR_PARAMETER = 4  # the index of tma_d in the kernel's parameters
+OUTPUT_DESCRIPTORS_PER_PLAN = 16
 
 
 class CallPlan:
@@ -232,6 +233,8 @@ class CallPlan:
         # A fresh D's descriptor differs from this one's in its address only (no reference to `out` kept).
         self._output_layout = _output_layout(out, *self._shape, kernel.artifact.meta["launch"])
         self._split_stream = stream  # split-K launches own a workspace: only on the stream they were made for
+        # Fresh outputs' descriptors by address: the caching allocator hands a few addresses out in turn.
+        self._output_descriptors: dict[int, object] = {}
 
     def run(self, out: torch.Tensor | None) -> torch.Tensor | None:
         """Launch -> D, or None when this call cannot be replayed (the caller then takes the checked path)."""
@@ -245,7 +248,12 @@ class CallPlan:
         address = out.data_ptr()
         if address % checks.TMA_ALIGNMENT:  # shape and strides are the plan's; only an odd allocator moves this
             return None
-        self._launch.launch(stream, (OUTPUT_DESCRIPTOR_PARAMETER, tma_descriptor_2d(address, *self._output_layout)))
+        descriptor = self._output_descriptors.get(address)
+        if descriptor is None:
+            if len(self._output_descriptors) >= OUTPUT_DESCRIPTORS_PER_PLAN:
+                self._output_descriptors.clear()
+            descriptor = self._output_descriptors[address] = tma_descriptor_2d(address, *self._output_layout)
+        self._launch.launch(stream, (OUTPUT_DESCRIPTOR_PARAMETER, descriptor))
         return out
 
 

@@ -33,7 +33,7 @@ SMEM_LIMIT_BYTES = 232448
 # Per stage: two 8-byte mbarriers. The staged scale buffers are 128-byte aligned; the whole
 # plan is rounded to 1 KiB (the operand tiles' alignment) plus 1 KiB to align the base.
 BARRIER_BYTES_PER_STAGE = 16
-CONTROL_BYTES = 32  # the ping-pong consumers' two turn barriers and the split-K broadcast flag, padded
+CONTROL_BYTES = 32  # the ping-pong consumers' two turn barriers, the split-K broadcast flag and (no per-row scales) empty epilogue factor tiles, padded
 SCALE_BUFFER_ALIGNMENT = 128
 SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
@@ -258,6 +258,19 @@ class GemmSpec:
         return (bm + bn) * bk + self._staged_scale_bytes("a") + self._staged_scale_bytes("b") + self._staged_block_bytes()
 
     @property
+    def epilogue_factor_bytes(self) -> int:
+        """Per-row scales' epilogue factors of each consumer's tile, copied into shared memory when the tile
+        starts (fp8gen/scales.cuh's EpilogueFactorTile: 16-byte aligned arrays and an mbarrier); 0 without
+        per-row scales."""
+        row_a, row_b = self.scale_a.kind == "row", self.scale_b.kind == "row"
+        if not (row_a or row_b):
+            return 0
+        bm, bn, _ = self.tile
+        rows = bm // self.mma_warpgroups if row_a else 1
+        columns = bn if row_b else 2
+        return self.consumer_warpgroups * (-(-4 * rows // 16) * 16 + -(-4 * columns // 16) * 16 + 16)
+
+    @property
     def output_tile_bytes(self) -> int:
         """The TMA-store epilogue stages one BM x BN output tile in shared memory (ping-pong: one per consumer)."""
         bm, bn, _ = self.tile
@@ -300,7 +313,7 @@ class GemmSpec:
     def smem_bytes(self, stages: int) -> int:
         """Dynamic shared memory the kernel is launched with (the template checks it against its layout)."""
         used = (stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + 2 * SCALE_BUFFER_ALIGNMENT + self.output_tile_bytes
-                + CONTROL_BYTES)
+                + CONTROL_BYTES + self.epilogue_factor_bytes)
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
 
     def _max_stages(self) -> int:

@@ -98,6 +98,15 @@ def test_wide_tile_with_one_partial_fragment(kind_a, kind_b, out_name, generator
     check(257, 500, 784, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)
 
 
+@pytest.mark.parametrize("kind", ["tensor", "row"])
+@pytest.mark.parametrize("m,n,k,split_k", [(130, 200, 128, None), (300, 390, 4096, 3), (64, 1000, 208, None)])
+def test_wide_tile_edges(kind, m, n, k, split_k, generator):
+    # One K block, a K split (split tiles load the per-row factors and skip the epilogue), K off the 128
+    # grid, N off the 192 grid.
+    spec = fp8gen.GemmSpec(scale_a=ScaleRecipe(kind), scale_b=ScaleRecipe(kind), tile=(128, 192, 128))
+    check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator, split_k=split_k, spec=spec)
+
+
 # Tiles that straddle two of B's 128x128 scale blocks: columns before the block edge take one scale, the
 # rest the next (N = 1000: 192-wide tiles start at block offsets 0 and 64; the last one runs past N).
 STRADDLING_BLOCK_SPECS = [fp8gen.GemmSpec(scale_a=ScaleRecipe("group", dtype=dtype), scale_b=ScaleRecipe("block", dtype=dtype),

@@ -34,7 +34,7 @@ def shared_cache(tmp_path_factory):
     GemmSpec(scale_a="tensor", scale_b="block"),  # B's block scales staged by cp.async
     GemmSpec(scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("block", dtype="ue8m0"),
              tile=(64, 96, 128)),  # UE8M0 block scales from global memory on straddling tiles (was C7518)
-    GemmSpec(scale_a="row", scale_b="row", tile=(128, 192, 128)),  # one partial fragment
+    GemmSpec(scale_a="row", scale_b="row", tile=(128, 192, 128)),  # one partial fragment, row factors staged per tile
     GemmSpec(scale_a="group", scale_b="block", tile=(128, 192, 128)),  # tiles straddle two B scale blocks
     GemmSpec(scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("block", dtype="ue8m0"),
              tile=(128, 192, 128)),

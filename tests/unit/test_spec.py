@@ -67,6 +67,17 @@ def test_accumulator_register_budget():
     assert GemmSpec(tile=(128, 128, 128), accumulation="fast").partial_fragments == 0
 
 
+def test_per_row_epilogue_factors_take_shared_memory():
+    assert GemmSpec(tile=(128, 192, 128)).epilogue_factor_bytes == 0  # per-tensor: read from global memory
+    row = GemmSpec(tile=(128, 192, 128), scale_a="row", scale_b="row")
+    # Per consumer warpgroup: its 64 rows' and the tile's 192 columns' factors, and an mbarrier (padded).
+    assert row.epilogue_factor_bytes == 2 * (64 * 4 + 192 * 4 + 16)
+    assert GemmSpec(tile=(128, 192, 128), scale_b="row").epilogue_factor_bytes == 2 * (16 + 192 * 4 + 16)
+    for spec in (row, GemmSpec(tile=(128, 128, 128), scale_a="row", scale_b="row")):
+        assert spec.smem_bytes(spec.stages) <= SMEM_LIMIT_BYTES
+    assert GemmSpec(tile=(128, 128, 128), scale_a="row", scale_b="row").stages == GemmSpec(tile=(128, 128, 128)).stages
+
+
 def test_promotion_interval_auto_depends_on_output():
     assert GemmSpec(out="bf16").promotion_interval == 128
     assert GemmSpec(out="f32").promotion_interval == 32

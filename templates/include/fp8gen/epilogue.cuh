@@ -59,34 +59,45 @@ __host__ __device__ constexpr bool is_fp8_output() {
 
 // Visits a thread's outputs of one tile in column pairs: f(mm, r, nn, v, v0, v1)
 // with v0, v1 the values of the pair's two columns, scaled by
-// a.epilogue(m) * b.epilogue(n). (row0, col0) is the thread's first element
-// in the tile; rows and columns past M and N are visited too (their scales
-// read as 0).
-template <int ConsumerWGs, int BlockN, class Accum, class Scales, class F>
-__device__ __forceinline__ void for_each_scaled_pair(Accum const& accum, Scales const& scales, int m0, int n0,
-                                                     F&& f) {
+// a.epilogue(m) * b.epilogue(n) (read through `factors`, an
+// EpilogueFactorTile). (row0, col0) is the thread's first element in the
+// tile, (local_row0, col0 - n0) in the consumer's factor tile; rows and
+// columns past M and N are visited too (their scales read as 0).
+template <int ConsumerWGs, int BlockN, class Accum, class Scales, class Factors, class F>
+__device__ __forceinline__ void for_each_scaled_pair(Accum const& accum, Scales const& scales, Factors const& factors,
+                                                     int m0, int n0, int local_row0, int local_col0, F&& f) {
   using Shape = FragmentShape<Accum>;
   float row_scale[Shape::kRowSlots];
   CUTE_UNROLL
   for (int mm = 0; mm < Shape::kM; ++mm) {
     CUTE_UNROLL
-    for (int r = 0; r < 2; ++r) row_scale[mm * 2 + r] = scales.a.epilogue(m0 + row_offset<ConsumerWGs>(mm, r));
+    for (int r = 0; r < 2; ++r) {
+      row_scale[mm * 2 + r] = factors.row(scales.a, m0 + row_offset<ConsumerWGs>(mm, r), mm * 64 + local_row0 + r * 8);
+    }
   }
-  // Columns outer: each column's scale is loaded once and dies after its rows.
+  // All column factors first: staged ones are shared-memory loads that the chain's shared-memory stores
+  // would otherwise serialize one by one (the registers of the partial sums are free by now).
+  float2 col_scales[Shape::kN * Shape::kV];
   CUTE_UNROLL
   for (int nn = 0; nn < Shape::kN; ++nn) {
     CUTE_UNROLL
     for (int v = 0; v < Shape::kV; ++v) {
-      int const n = n0 + col_offset<BlockN, Accum>(nn, v, 0);
-      float const col_scale0 = scales.b.epilogue(n);
-      float const col_scale1 = scales.b.epilogue(n + 1);
+      int const dcol = col_offset<BlockN, Accum>(nn, v, 0);
+      col_scales[nn * Shape::kV + v] = factors.column_pair(scales.b, n0 + dcol, local_col0 + dcol);
+    }
+  }
+  CUTE_UNROLL
+  for (int nn = 0; nn < Shape::kN; ++nn) {
+    CUTE_UNROLL
+    for (int v = 0; v < Shape::kV; ++v) {
+      float2 const col_scale = col_scales[nn * Shape::kV + v];
       CUTE_UNROLL
       for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
         for (int r = 0; r < 2; ++r) {
           float const row = row_scale[mm * 2 + r];
-          f(mm, r, nn, v, accum(fragment_index(0, r, v, mm, nn)) * row * col_scale0,
-            accum(fragment_index(1, r, v, mm, nn)) * row * col_scale1);
+          f(mm, r, nn, v, accum(fragment_index(0, r, v, mm, nn)) * row * col_scale.x,
+            accum(fragment_index(1, r, v, mm, nn)) * row * col_scale.y);
         }
       }
     }
@@ -198,18 +209,18 @@ __device__ __forceinline__ void for_each_pair_in_group(int g, F&& f) {
 // scale from their amax (a group's columns are spread over the four lanes of
 // a quad), the scales go to global memory and the values, divided by their
 // group's scale, to the staging tile.
-template <class Layout, int ConsumerWGs, int BlockN, class Chain, class Accum, class Scales, class Inputs,
-          class Cursor>
-__device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scales, epilogue::Context& ctx,
-                                                Inputs const& inputs, Cursor const& cursor, int row0, int col0,
-                                                int n0) {
+template <class Layout, int ConsumerWGs, int BlockN, class Chain, class Accum, class Scales, class Factors,
+          class Inputs, class Cursor>
+__device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scales, Factors const& factors,
+                                                epilogue::Context& ctx, Inputs const& inputs, Cursor const& cursor,
+                                                int row0, int col0, int n0, int local_row0) {
   using Shape = FragmentShape<Accum>;
   using Convert = OutputConvert<typename Layout::Element>;
   constexpr int kGroup = Chain::kQuantGroup;
   constexpr int kGroups = BlockN / kGroup;
   static_assert(BlockN % kGroup == 0 && kGroup % 8 == 0, "quantization groups are whole column octets of a tile");
-  for_each_scaled_pair<ConsumerWGs, BlockN>(accum, scales, row0, col0, [&](int mm, int r, int nn, int v, float v0,
-                                                                           float v1) {
+  for_each_scaled_pair<ConsumerWGs, BlockN>(accum, scales, factors, row0, col0, local_row0, col0 - n0,
+                                            [&](int mm, int r, int nn, int v, float v0, float v1) {
     int const m = row0 + row_offset<ConsumerWGs>(mm, r);
     Chain::apply(ctx, inputs, epilogue::Where{mm, r, nn, v, m, col0 + col_offset<BlockN, Accum>(nn, v, 0)}, v0, v1);
     if (m >= ctx.row_limit) v0 = v1 = 0.f;
@@ -248,15 +259,18 @@ __device__ __forceinline__ void quantize_groups(Accum& accum, Scales const& scal
 }
 
 // TMA-store epilogue of one consumer warpgroup (its rows of the tile, from
-// tile row `row0`): wait until the previous tile's store has read the
+// tile row `row0`; `factors`: its per-row recipes' factors, copied when the
+// tile started and waited for): wait until the previous tile's store has read the
 // buffer, write the chain's converted values to shared memory, make them
 // visible to the TMA unit, and issue one TMA store per column panel. The
 // stores complete asynchronously while the warpgroup moves on to its next
 // tile; the TMA unit clips the boxes at the M/N edges. ZeroRows: rows that
 // ctx.padding_row names are written as zeros without running the chain
 // (grouped kernels' rows that belong to no expert; TMA cannot clip them).
-template <class Layout, int ConsumerWGs, int BlockN, class Chain, bool ZeroRows, class Accum, class Scales>
-__device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scales, epilogue::Context& ctx,
+template <class Layout, int ConsumerWGs, int BlockN, class Chain, bool ZeroRows, class Accum, class Scales,
+          class Factors>
+__device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scales, Factors const& factors,
+                                               epilogue::Context& ctx,
                                                cute::TmaDescriptor const* tma_d, uint8_t* tile_smem,
                                                int consumer_thread, int barrier_id, int m0, int n0) {
   using Convert = OutputConvert<typename Layout::Element>;
@@ -273,7 +287,8 @@ __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scale
   if (issuer) cute::tma_store_wait<0>();
   cutlass::arch::NamedBarrier::arrive_and_wait(128, barrier_id);
   if constexpr (Chain::kQuantGroup > 0) {
-    quantize_groups<Layout, ConsumerWGs, BlockN, Chain>(accum, scales, ctx, inputs, cursor, row0, col0, n0);
+    quantize_groups<Layout, ConsumerWGs, BlockN, Chain>(accum, scales, factors, ctx, inputs, cursor, row0, col0, n0,
+                                                        thread_row0 % 64);
   } else {
     using Shape = FragmentShape<Accum>;
     bool padding[Shape::kM][2];
@@ -283,7 +298,8 @@ __device__ __forceinline__ void store_tile_tma(Accum& accum, Scales const& scale
       for (int r = 0; r < 2; ++r) padding[mm][r] = ZeroRows && ctx.padding_row(row0 + row_offset<ConsumerWGs>(mm, r));
     }
     for_each_scaled_pair<ConsumerWGs, BlockN>(
-        accum, scales, row0, col0, [&](int mm, int r, int nn, int v, float v0, float v1) {
+        accum, scales, factors, row0, col0, thread_row0 % 64, thread_col0,
+        [&](int mm, int r, int nn, int v, float v0, float v1) {
           int const drow = row_offset<ConsumerWGs>(mm, r);
           int const dcol = col_offset<BlockN, Accum>(nn, v, 0);
           if (ZeroRows && padding[mm][r]) {

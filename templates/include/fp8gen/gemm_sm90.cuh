@@ -112,7 +112,7 @@ struct GemmConfig {
   static_assert(Grouping_ == Grouping::None || ClusterM == 1, "grouped kernels run without clusters");
 };
 
-template <class Config>
+template <class Config, class Scales>
 struct SharedStorage {
   alignas(1024) typename Config::ElementA a[cute::cosize_v<typename Config::SmemLayoutA>];
   alignas(1024) typename Config::ElementB b[cute::cosize_v<typename Config::SmemLayoutB>];
@@ -125,6 +125,10 @@ struct SharedStorage {
   // Ping-pong: mainloop_turn[c] completes when consumer c may start its next mainloop (see consume()).
   cutlass::arch::ClusterBarrier mainloop_turn[2];
   int split_is_last;  // split-K: broadcast of the tile counter's verdict to the consumers
+  // Per-row recipes' epilogue factors of each consumer's current tile.
+  EpilogueFactorTile<typename Scales::A, typename Scales::B, Config::kBlockM / Config::kMmaWGs, Config::kBlockN,
+                     Config::kMmaWGs>
+      epilogue_factors[Config::kConsumerWGs];
 };
 
 struct GemmProblem {
@@ -191,7 +195,8 @@ __device__ __forceinline__ void load_b(cute::TmaDescriptor const* tma_b, uint64_
 template <class Config, class Scales>
 __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::TmaDescriptor const* tma_b,
                                         cute::TmaDescriptor const* tma_scale_a, cute::TmaDescriptor const* tma_scale_b,
-                                        SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales) {
+                                        SharedStorage<Config, Scales>& smem, GemmProblem const& p,
+                                        Scales const& scales) {
   WorkScheduler const sched = p.scheduler<Config>();
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
   PipelineState st;
@@ -441,7 +446,7 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
 }
 
 template <class Config, class Scales>
-__device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem const& p, Scales const& scales,
+__device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, GemmProblem const& p, Scales const& scales,
                                         fp8gen_epilogue_args const& epilogue_args, cute::TmaDescriptor const* tma_d,
                                         int consumer_thread) {
   using namespace cute;
@@ -474,6 +479,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
   // within one ring; each epilogue still overlaps the other consumer's mainloop.
   int turn = 0;
   uint32_t turn_phase = 0;
+  uint32_t factor_phase = 0;  // tiles whose epilogue factors this consumer loaded, mod 2
   if constexpr (Config::kPingPong) {
     if (consumer == 1) smem.mainloop_turn[0].arrive();  // consumer 0 takes the first unit
   }
@@ -492,6 +498,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
     ctx.row_limit = p.row_limit<Config>(group);
     if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
     Epilogue::template prefetch<BM, BN>(ctx, t.m_block * BM, t.n_block * BN, mma_thread, 128 * Config::kMmaWGs);
+    smem.epilogue_factors[consumer].load(tile_scales, t.m_block * BM, t.n_block * BN, Config::kPingPong ? 0 : consumer,
+                                         consumer_thread % 128);
     if constexpr (Config::kPingPong) {
       smem.mainloop_turn[consumer].wait(turn_phase);
       turn_phase ^= 1u;
@@ -506,13 +514,15 @@ __device__ __forceinline__ void consume(SharedStorage<Config>& smem, GemmProblem
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
     if constexpr (Config::kPingPong) smem.mainloop_turn[consumer ^ 1].arrive();
+    smem.epilogue_factors[consumer].wait(factor_phase);  // long since copied: the mainloop overlapped it
+    factor_phase ^= 1u;
     // Split-K's reduction synchronizes both consumers on one tile: cooperative kernels only (the host
     // never splits a ping-pong kernel's K).
     if constexpr (!Config::kPingPong) {
       if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
     }
     store_tile_tma<typename Config::OutputTile, Config::kMmaWGs, BN, Epilogue, Config::kGrouping != Grouping::None>(
-        f.accum, tile_scales, ctx, tma_d, tile_smem, mma_thread, consumer, t.m_block * BM, t.n_block * BN);
+        f.accum, tile_scales, smem.epilogue_factors[consumer], ctx, tma_d, tile_smem, mma_thread, consumer, t.m_block * BM, t.n_block * BN);
   }
   Epilogue::flush(ctx);
   // Shared memory must stay valid until the last TMA store has read it.
@@ -538,7 +548,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
   extern __shared__ uint8_t raw_smem[];
   // The 128B/64B TMA swizzle pattern is a function of the shared address,
   // so the operand tiles must start on a 1024-byte boundary.
-  auto& smem = *reinterpret_cast<SharedStorage<Config>*>(
+  auto& smem = *reinterpret_cast<SharedStorage<Config, Scales>*>(
       (reinterpret_cast<uintptr_t>(raw_smem) + 1023) & ~uintptr_t(1023));
 
   int const warpgroup = threadIdx.x / 128;
@@ -553,6 +563,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
       smem.mainloop_turn[1].init(128);
     }
     using Barriers = StageBarriers<Config::kStages>;
+    for (auto& factors : smem.epilogue_factors) factors.init();  // (published by the fence in barriers.init)
     smem.barriers.init(Barriers::template release_arrivals<Config::kClusterM, Config::kReleaseEveryThread>(Config::kMmaWGs));
   }
   // Peers multicast into this CTA's stages and arrive on its barriers: all

@@ -10,6 +10,7 @@
 #include <cute/arch/copy_sm90_desc.hpp>
 #include <cute/arch/copy_sm90_tma.hpp>
 #include <cute/config.hpp>
+#include <cutlass/arch/barrier.h>
 
 #include "fp8gen/fragment.cuh"
 
@@ -42,8 +43,9 @@ __device__ __forceinline__ float decode_scale_smem(uint8_t const* p) {
   return decode_ue8m0(e);
 }
 
-template <ScaleKind Kind, class Element, int GroupK>
+template <ScaleKind Kind, class Element_, int GroupK>
 struct OperandScales {
+  using Element = Element_;
   static constexpr ScaleKind kKind = Kind;
   static constexpr bool kPerKGroup = Kind == ScaleKind::Group || Kind == ScaleKind::Block;
   static constexpr int kGroupK = GroupK;
@@ -183,6 +185,99 @@ struct StagedBlockScales<0, BlockN, GroupK> {
     __device__ __forceinline__ void load(ScalesB const&, uint64_t*, int, int, int, int) {}
     __device__ __forceinline__ float const* at(int, int, int) const { return nullptr; }
   };
+};
+
+// Per-row recipes' epilogue factors of one consumer's part of a tile: Rows of its rows (64-row atoms,
+// MmaWGs * 64 apart in the tile) and all Columns, copied into shared memory with cp.async when the tile
+// starts, so the copies overlap its mainloop. Read from global memory in the epilogue instead, every
+// column's factor cost a 64-bit address computation and a load there (50 per thread for a 128x192 tile),
+// which the tensor cores idled through. Per-tensor factors stay a global load (one address).
+// The copies complete on an mbarrier (cp.async.mbarrier.arrive): a cp.async wait_group would also wait
+// for the thread's TMA stores of the previous tile to reach global memory (one scoreboard tracks both).
+template <class ScalesA, class ScalesB, int Rows, int Columns, int MmaWGs,
+          bool Staged = ScalesA::kKind == ScaleKind::Row || ScalesB::kKind == ScaleKind::Row>
+struct EpilogueFactorTile {
+  static constexpr bool kRowsA = ScalesA::kKind == ScaleKind::Row;
+  static constexpr bool kColumnsB = ScalesB::kKind == ScaleKind::Row;
+  static_assert((!kRowsA || cute::is_same<typename ScalesA::Element, float>::value) &&
+                    (!kColumnsB || cute::is_same<typename ScalesB::Element, float>::value),
+                "per-row scales are float32");
+  alignas(16) float a[kRowsA ? Rows : 1];
+  alignas(16) float b[kColumnsB ? Columns : 2];
+  cutlass::arch::ClusterBarrier copied;  // one phase per tile: each of the consumer's 128 threads arrives
+
+  // One thread, with the kernel's other barriers.
+  __device__ __forceinline__ void init() { copied.init(128); }
+
+  // Called by each of the consumer's 128 threads (`thread`) when its tile at (m0, n0) starts; `atom0` is
+  // the consumer's first 64-row atom in the tile. Rows past the operand read as 0. Predicated copies
+  // rather than loops: no branch, nothing kept live into the mainloop.
+  template <class Scales>
+  __device__ __forceinline__ void load(Scales const& s, int m0, int n0, int atom0, int thread) {
+    if constexpr (kRowsA) {
+      CUTE_UNROLL
+      for (int c = 0; c < (Rows + 127) / 128; ++c) {
+        int const i = thread + 128 * c;
+        copy(a + i, s.a, m0 + (atom0 + i / 64 * MmaWGs) * 64 + i % 64, Rows % 128 == 0 || i < Rows);
+      }
+    }
+    if constexpr (kColumnsB) {
+      CUTE_UNROLL
+      for (int c = 0; c < (Columns + 127) / 128; ++c) {
+        int const j = thread + 128 * c;
+        copy(b + j, s.b, n0 + j, Columns % 128 == 0 || j < Columns);
+      }
+    }
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(cute::cast_smem_ptr_to_uint(&copied)));
+  }
+
+  // Every thread of the consumer, once per load (phase: the loads so far, mod 2); afterwards the copies of
+  // all its threads are visible to it.
+  __device__ __forceinline__ void wait(uint32_t phase) { copied.wait(phase); }
+
+  // Factor of global row m, the consumer's row `local` (64 * atom + row in the atom).
+  __device__ __forceinline__ float row(ScalesA const& s, int m, int local) const {
+    if constexpr (kRowsA) {
+      return decode_scale_smem(a + local);
+    } else {
+      return s.epilogue(m);
+    }
+  }
+
+  // Factors of global columns n and n + 1, the tile's columns local and local + 1 (local is even).
+  __device__ __forceinline__ float2 column_pair(ScalesB const& s, int n, int local) const {
+    if constexpr (kColumnsB) {
+      float2 v;
+      asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];" : "=f"(v.x), "=f"(v.y) : "r"(cute::cast_smem_ptr_to_uint(b + local)));
+      return v;
+    } else {
+      return make_float2(s.epilogue(n), s.epilogue(n + 1));
+    }
+  }
+
+ private:
+  template <class Operand>
+  __device__ __forceinline__ static void copy(float* dst, Operand const& s, int row, bool active) {
+    bool const inside = row < s.rows;
+    float const* src = inside ? s.ptr + row * s.stride_row : s.ptr;
+    asm volatile(
+        "{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n @p cp.async.ca.shared.global [%0], [%1], 4, %2;\n}\n" ::"r"(
+            cute::cast_smem_ptr_to_uint(dst)),
+        "l"(src), "r"(inside ? 4 : 0), "r"(int(active)));
+  }
+};
+
+// Per-tensor factors only: nothing staged (global loads of one address each).
+template <class ScalesA, class ScalesB, int Rows, int Columns, int MmaWGs>
+struct EpilogueFactorTile<ScalesA, ScalesB, Rows, Columns, MmaWGs, false> {
+  __device__ __forceinline__ void init() {}
+  template <class Scales>
+  __device__ __forceinline__ void load(Scales const&, int, int, int, int) {}
+  __device__ __forceinline__ void wait(uint32_t) {}
+  __device__ __forceinline__ float row(ScalesA const& s, int m, int) const { return s.epilogue(m); }
+  __device__ __forceinline__ float2 column_pair(ScalesB const& s, int n, int) const {
+    return make_float2(s.epilogue(n), s.epilogue(n + 1));
+  }
 };
 
 template <class ScalesA, class ScalesB>
