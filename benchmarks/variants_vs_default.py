@@ -5,11 +5,13 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants pingpong            # the 4 quick shapes
     python benchmarks/variants_vs_default.py --variants wide --shapes suite  # prefill + square of the suite
     python benchmarks/variants_vs_default.py --variants decode              # the decode shapes of the suite
+    python benchmarks/variants_vs_default.py --variants cluster --shapes suite --recipes block
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
 allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default)
-and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits).
+and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits)
+and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast).
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
     rows = 64 if variants == "pingpong" else 128
     schedule = "pingpong" if variants == "pingpong" else "cooperative"
 
-    def spec(width, accumulation="promoted"):
+    def spec(width, accumulation="promoted", cluster=(1, 1)):
         return GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(rows, width, 128),
-                        schedule=schedule, accumulation=accumulation)
+                        schedule=schedule, accumulation=accumulation, cluster=cluster)
+
+    if variants == "cluster":
+        return [spec(128, cluster=(2, 1))]
 
     specs = [spec(128)] if variants == "pingpong" else []
     if kind_b != "block":
@@ -66,7 +71,7 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide", "decode"), default="pingpong")
+    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster"), default="pingpong")
     parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
     parser.add_argument("--recipes", default="tensor,row,block")
