@@ -33,7 +33,9 @@ SMEM_LIMIT_BYTES = 232448
 # Per stage: two 8-byte mbarriers. The staged scale buffers are 128-byte aligned; the whole
 # plan is rounded to 1 KiB (the operand tiles' alignment) plus 1 KiB to align the base.
 BARRIER_BYTES_PER_STAGE = 16
-CONTROL_BYTES = 32  # the ping-pong consumers' two turn barriers, the split-K broadcast flag and (no per-row scales) empty epilogue factor tiles, padded
+# The ping-pong consumers' two turn barriers, the split-K broadcast flag and (without per-row scales) the
+# empty epilogue factor tiles, padded.
+CONTROL_BYTES = 32
 SCALE_BUFFER_ALIGNMENT = 128
 SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
