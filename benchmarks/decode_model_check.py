@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import re
 from pathlib import Path
 
 from fp8gen import heuristics
-from fp8gen.bench import RECIPE_KINDS
-from fp8gen.heuristics import MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS, balanced_splits, ceil_div, choose_spec, split_k
+from fp8gen.bench import RECIPE_KINDS, geomean
+from fp8gen.heuristics import (MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS, balanced_splits, ceil_div, choose_spec,
+                               decode_seconds, split_k)
 
 SM_COUNT = heuristics.H100_SM_COUNT
 LINE = re.compile(r"(\w+)\s+(\d+)x(\d+)x(\d+): (.*)")
@@ -58,10 +58,6 @@ def parse(path: Path) -> list[tuple[str, int, int, int, dict, tuple[int, int]]]:
     return shapes
 
 
-def geomean(values: list[float]) -> float:
-    return math.exp(sum(map(math.log, values)) / len(values))
-
-
 def check(shapes) -> None:
     ours, defaults = [], []
     for recipe, m, n, k, measured, default in shapes:
@@ -80,11 +76,9 @@ def check(shapes) -> None:
 
 def fit(shapes) -> None:
     def modelled(m, n, k, width, splits, device, sm, split_seconds, efficiency):
-        bm = 64 if m <= 64 else 128
-        units = ceil_div(m, bm) * ceil_div(n, width) * splits
-        busiest = ceil_div(units, SM_COUNT) * width * ceil_div(ceil_div(k, 128), splits) * 128
-        return (max(n * k / device, busiest / sm) / efficiency.get(width, 1.0)
-                + (split_seconds if splits > 1 else 0.0))
+        tile = (64 if m <= 64 else 128, width, 128)
+        return decode_seconds(m, n, k, tile, splits, SM_COUNT, device_rate=device, sm_rate=sm,
+                              split_seconds=split_seconds, width_efficiency=efficiency)
 
     results = []
     for device, sm, split_seconds, e32, e48 in itertools.product(

@@ -6,12 +6,14 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants wide --shapes suite  # prefill + square of the suite
     python benchmarks/variants_vs_default.py --variants decode              # the decode shapes of the suite
     python benchmarks/variants_vs_default.py --variants cluster --shapes suite --recipes block
+    python benchmarks/variants_vs_default.py --variants stages --recipes tensor,block
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
 allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default)
 and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits)
-and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast).
+and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast) and stages (128x128 tiles with the
+most pipeline stages that fit, and one and two fewer).
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
     rows = 64 if variants == "pingpong" else 128
     schedule = "pingpong" if variants == "pingpong" else "cooperative"
 
-    def spec(width, accumulation="promoted", cluster=(1, 1)):
+    def spec(width, accumulation="promoted", cluster=(1, 1), stages="auto"):
         return GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(rows, width, 128),
-                        schedule=schedule, accumulation=accumulation, cluster=cluster)
+                        schedule=schedule, accumulation=accumulation, cluster=cluster, stages=stages)
 
     if variants == "cluster":
         return [spec(128, cluster=(2, 1))]
+    if variants == "stages":
+        most = spec(128).stages
+        return [spec(128, stages=stages) for stages in (most, most - 1, most - 2)]
 
     specs = [spec(128)] if variants == "pingpong" else []
     if kind_b != "block":
@@ -71,7 +76,7 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster"), default="pingpong")
+    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages"), default="pingpong")
     parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
     parser.add_argument("--recipes", default="tensor,row,block")

@@ -246,10 +246,10 @@ class CallPlan:
             return out
         out = torch.empty(self._shape, dtype=self._dtype, device=self._device)
         address = out.data_ptr()
-        if address % checks.TMA_ALIGNMENT:  # shape and strides are the plan's; only an odd allocator moves this
-            return None
         descriptor = self._output_descriptors.get(address)
         if descriptor is None:
+            if address % checks.TMA_ALIGNMENT:  # shape and strides are the plan's; only an odd allocator moves this
+                return None
             if len(self._output_descriptors) >= OUTPUT_DESCRIPTORS_PER_PLAN:
                 self._output_descriptors.clear()
             descriptor = self._output_descriptors[address] = tma_descriptor_2d(address, *self._output_layout)

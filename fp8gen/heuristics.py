@@ -118,16 +118,20 @@ def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] =
     return min(widths, key=lambda width: (modelled(width), -width))
 
 
-def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: int, sm_count: int) -> float:
+def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: int, sm_count: int, *,
+                   device_rate: float = DECODE_DEVICE_BYTES_PER_S, sm_rate: float = DECODE_SM_BYTES_PER_S,
+                   split_seconds: float = DECODE_SPLIT_SECONDS,
+                   width_efficiency: dict[int, float] = DECODE_WIDTH_EFFICIENCY) -> float:
     """Modelled time of a memory-bound GEMM: B streams at the lesser of the device's rate and what the
-    busiest SM's work units pull at one SM's rate (narrow tiles slower), plus a fixed cost for a K split."""
+    busiest SM's work units pull at one SM's rate (narrow tiles slower), plus a fixed cost for a K split.
+    (The keyword constants are the fitted ones; benchmarks/decode_model_check.py --fit varies them.)"""
     bm, bn, bk = tile
     units = ceil_div(m, bm) * ceil_div(n, bn) * splits
     if units == 0:
         return 0.0
     busiest_sm_bytes = ceil_div(units, sm_count) * bn * ceil_div(ceil_div(k, bk), splits) * bk
-    stream = max(n * k / DECODE_DEVICE_BYTES_PER_S, busiest_sm_bytes / DECODE_SM_BYTES_PER_S)
-    return stream / DECODE_WIDTH_EFFICIENCY.get(bn, 1.0) + (DECODE_SPLIT_SECONDS if splits > 1 else 0.0)
+    stream = max(n * k / device_rate, busiest_sm_bytes / sm_rate)
+    return stream / width_efficiency.get(bn, 1.0) + (split_seconds if splits > 1 else 0.0)
 
 
 @functools.lru_cache(maxsize=1024)

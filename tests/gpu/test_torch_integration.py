@@ -99,3 +99,16 @@ def test_op_is_consistent_with_its_fake(generator):
                                         requantize="1x128")
     assert torch.equal(d.view(torch.uint8), direct.view(torch.uint8)) and torch.equal(scales, direct_scales)
     assert scales.stride() == direct_scales.stride()
+
+
+def test_op_rejects_bad_arguments_on_the_gpu(generator):
+    # The CUDA implementation checks nothing itself: fp8gen.gemm's first call with these arguments does.
+    a = random_fp8(64, 256, torch.float8_e4m3fn, generator)
+    b = random_fp8(128, 256, torch.float8_e4m3fn, generator)
+    sa, sb = torch.ones((), device="cuda"), torch.ones((), device="cuda")
+    with pytest.raises(fp8gen.InputError, match="activation='tanh' is invalid"):
+        torch.ops.fp8gen.gemm(a, b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "tanh", None, 0)
+    with pytest.raises(fp8gen.InputError, match="their K \\(dim 1\\) must agree"):
+        torch.ops.fp8gen.gemm(a, b[:, :128], sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "", None, 0)
+    with pytest.raises(fp8gen.InputError, match="requantize needs an FP8 out_dtype"):
+        torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.bfloat16, None, "", "1x128")

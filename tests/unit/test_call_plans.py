@@ -100,3 +100,25 @@ def test_a_replayed_plan_swaps_only_the_address_of_a_fresh_output(monkeypatch):
     assert kept.run(given) is given and launch.calls[-1] == (7, None)  # the caller's D: no descriptor swap
     split = api.CallPlan(SimpleNamespace(artifact=SimpleNamespace(meta=meta)), launch, given, False, 8)
     assert split.run(given) is None  # a split-K plan on another stream than its own: the checked path
+
+
+def test_fresh_output_descriptors_are_encoded_once_per_address(monkeypatch):
+    from types import SimpleNamespace
+
+    encoded = []
+    monkeypatch.setattr(api, "_current_stream", lambda device_index: 7)
+    monkeypatch.setattr(api, "tma_descriptor_2d", lambda *args: encoded.append(args[0]) or ("descriptor", args[0]))
+    meta = {"launch": {"output_box": (64, 64), "output_swizzle_bytes": 128}}
+    buffers = [torch.empty(200, 384, dtype=torch.bfloat16) for _ in range(api.OUTPUT_DESCRIPTORS_PER_PLAN + 1)]
+    launch = RecordingLaunch()
+    plan = api.CallPlan(SimpleNamespace(artifact=SimpleNamespace(meta=meta)), launch, buffers[0], True, None)
+    handed_out = iter(buffers[:2] * 3 + buffers[2:])  # the allocator returns two addresses in turn, then new ones
+    monkeypatch.setattr(torch, "empty", lambda *args, **kwargs: next(handed_out))
+    for expected in buffers[:2] * 3:
+        assert plan.run(None) is expected
+        assert launch.calls[-1][1] == (api.OUTPUT_DESCRIPTOR_PARAMETER, ("descriptor", expected.data_ptr()))
+    assert encoded == [buffers[0].data_ptr(), buffers[1].data_ptr()]  # two addresses, two encodings
+    for expected in buffers[2:]:
+        assert plan.run(None) is expected
+        assert launch.calls[-1][1] == (api.OUTPUT_DESCRIPTOR_PARAMETER, ("descriptor", expected.data_ptr()))
+    assert len(plan._output_descriptors) <= api.OUTPUT_DESCRIPTORS_PER_PLAN  # bounded: addresses churn

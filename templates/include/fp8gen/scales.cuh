@@ -122,6 +122,13 @@ struct StagedScales<Element_, 0, Rows> {
   };
 };
 
+// cp.async of one 4-byte word from global to shared memory, zero-filled unless `inside` (`src` must be a
+// valid address either way); skipped unless `active` (a predicate on the instruction, not a branch).
+__device__ __forceinline__ void copy_word_async(void* dst, void const* src, bool inside, bool active = true) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n @p cp.async.ca.shared.global [%0], [%1], 4, %2;\n}\n"
+               ::"r"(cute::cast_smem_ptr_to_uint(dst)), "l"(src), "r"(inside ? 4 : 0), "r"(int(active)));
+}
+
 // The first column of a tile starting at column n0 that lies in the next G-column block of B's scales
 // (tiles start at multiples of BN, so it is a multiple of gcd(BN, G)); BlockN when the whole tile lies
 // in one block.
@@ -161,8 +168,7 @@ struct StagedBlockScales {
           int const row = n0 + (c == 0 ? 0 : cut);
           bool const inside = row < s.rows && (c == 0 || cut < BlockN) && k_group < k_groups;
           float const* src = inside ? s.ptr + (row / GroupK) * s.stride_row + k_group * s.stride_k : s.ptr;
-          uint32_t const dst = cute::cast_smem_ptr_to_uint(data + stage * kStageStride + g * kColumnBlocks + c);
-          asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(dst), "l"(src), "r"(inside ? 4 : 0));
+          copy_word_async(data + stage * kStageStride + g * kColumnBlocks + c, src, inside);
         }
       }
       asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];" ::"r"(cute::cast_smem_ptr_to_uint(full)));
@@ -259,11 +265,7 @@ struct EpilogueFactorTile {
   template <class Operand>
   __device__ __forceinline__ static void copy(float* dst, Operand const& s, int row, bool active) {
     bool const inside = row < s.rows;
-    float const* src = inside ? s.ptr + row * s.stride_row : s.ptr;
-    asm volatile(
-        "{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n @p cp.async.ca.shared.global [%0], [%1], 4, %2;\n}\n" ::"r"(
-            cute::cast_smem_ptr_to_uint(dst)),
-        "l"(src), "r"(inside ? 4 : 0), "r"(int(active)));
+    copy_word_async(dst, inside ? s.ptr + row * s.stride_row : s.ptr, inside, active);
   }
 };
 

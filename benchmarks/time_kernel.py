@@ -1,0 +1,63 @@
+"""Launch the kernel fp8gen.gemm picks for one shape and recipe (or a given tile) on random inputs: three
+launches, then, with --time, three rounds of 20 launches timed with CUDA events (TFLOP/s per round; the
+first round is the least throttled). Also the target for Nsight Compute:
+
+    python benchmarks/time_kernel.py --recipe row --shape 8192x10240x8192 --time
+    ncu --set full -k regex:fp8gen_gemm --launch-skip 2 --launch-count 1 -o row \\
+        python benchmarks/time_kernel.py --recipe row --shape 8192x10240x8192
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import fp8gen
+from fp8gen.bench import RECIPE_KINDS, random_inputs
+from fp8gen.heuristics import choose_spec
+from fp8gen.quantize import rows_contiguous
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=sorted(RECIPE_KINDS), default="tensor")
+    parser.add_argument("--shape", default="8192x8192x8192", help="MxNxK")
+    parser.add_argument("--tile", default=None, help="BMxBN (BK 128) instead of the heuristic's tile")
+    parser.add_argument("--time", action="store_true", help="time 3 x 20 launches")
+    args = parser.parse_args(argv)
+    m, n, k = map(int, args.shape.split("x"))
+    kind_a, kind_b = RECIPE_KINDS[args.recipe]
+    if args.tile:
+        bm, bn = map(int, args.tile.split("x"))
+        spec = fp8gen.GemmSpec(scale_a=fp8gen.ScaleRecipe(kind_a), scale_b=fp8gen.ScaleRecipe(kind_b), tile=(bm, bn, 128))
+    else:
+        spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b)
+    inputs = random_inputs(args.recipe, m, n, k)
+    scale_a, scale_b = inputs.ours
+    if kind_a == "group":  # as fp8gen.quantize returns them: TMA-readable rows
+        scale_a = rows_contiguous(scale_a)
+    kernel = fp8gen.compile(spec)
+    print(spec.name, flush=True)
+
+    def launch():
+        kernel(inputs.a, inputs.b, scale_a, scale_b, out=inputs.out)
+
+    for _ in range(3):
+        launch()
+    torch.cuda.synchronize()
+    if args.time:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        for _ in range(3):
+            start.record()
+            for _ in range(20):
+                launch()
+            end.record()
+            torch.cuda.synchronize()
+            ms = start.elapsed_time(end) / 20
+            print(f"{ms * 1e3:.1f} us {2 * m * n * k / ms / 1e9:.1f} TFLOP/s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
