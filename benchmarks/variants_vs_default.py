@@ -48,7 +48,7 @@ def decode_variants(m: int, kind_a: str, kind_b: str) -> list[tuple[GemmSpec, in
 
 def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
     """The specs of one variant family for a recipe (block scales: 192-wide tiles straddle B's 128x128 scale
-    blocks, which measured slower than 128-wide ones, docs/performance.md; not included)."""
+    blocks; 64-row ping-pong tiles that do measured slower than 128-wide ones, docs/performance.md)."""
     rows = 64 if variants == "pingpong" else 128
     schedule = "pingpong" if variants == "pingpong" else "cooperative"
 
@@ -63,7 +63,7 @@ def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
         return [spec(128, stages=stages) for stages in (most, most - 1, most - 2)]
 
     specs = [spec(128)] if variants == "pingpong" else []
-    if kind_b != "block":
+    if kind_b != "block" or variants == "wide":
         specs.append(spec(192))
     if kind_b == "tensor":
         specs.append(spec(256, "fast"))

@@ -129,6 +129,8 @@ __device__ __forceinline__ void copy_word_async(void* dst, void const* src, bool
                ::"r"(cute::cast_smem_ptr_to_uint(dst)), "l"(src), "r"(inside ? 4 : 0), "r"(int(active)));
 }
 
+constexpr int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
+
 // The first column of a tile starting at column n0 that lies in the next G-column block of B's scales
 // (tiles start at multiples of BN, so it is a multiple of gcd(BN, G)); BlockN when the whole tile lies
 // in one block.
@@ -319,6 +321,10 @@ struct KGroupFactors {
 
   static constexpr bool kBlockB = Scales::B::kKind == ScaleKind::Block;
   static constexpr bool kStraddlingB = kBlockB && Scales::B::kGroupK % Config::kBlockN != 0;
+  // Straddling tiles: b_split is a multiple of gcd(BN, G), so columns in chunks that wide share one B factor.
+  static constexpr int kChunk = kStraddlingB ? gcd(Config::kBlockN, Scales::B::kGroupK) : Config::kBlockN;
+  static constexpr int kChunks = Config::kBlockN / kChunk;
+  static_assert(kChunk % 8 == 0, "a thread's column pairs must not straddle a chunk");
   static constexpr bool kStagedBlockB = Config::StagedBlocksB::kKGroups > 0;
   static_assert(!kStagedBlockB || (kBlockB && Config::kBlockK / Config::StagedBlocksB::kKGroups == Scales::B::kGroupK),
                 "staged B block scales: one stage holds BlockK / G K groups");
@@ -399,13 +405,18 @@ struct KGroupFactors {
           float const a_factor = row(mm, r);
           float const row_factor = kBlockB ? a_factor * uniform_b : a_factor;
           float const second_factor = a_factor * second_b;
+          // One select per chunk of columns rather than per column pair: the promotion runs while the other
+          // consumer's MMA does, and a select per pair (24 per row for BN = 192) made it outlast that MMA.
+          // Chunk 0 always precedes b_split (> 0).
+          float chunk_factor[kChunks];
+          CUTE_UNROLL
+          for (int j = 0; j < kChunks; ++j) chunk_factor[j] = j > 0 && j * kChunk >= b_split ? second_factor : row_factor;
           CUTE_UNROLL
           for (int nn = 0; nn < Shape::kN; ++nn) {
             CUTE_UNROLL
             for (int v = 0; v < Shape::kV; ++v) {
-              // Straddling block scales: the pair's columns lie on one side of b_split (both multiples of 8).
-              float const pair_factor =
-                  kStraddlingB && col_offset<Config::kBlockN, Accum>(nn, v, 0) >= b_split ? second_factor : row_factor;
+              // The pair's columns lie in one chunk (chunks are multiples of 8 columns wide).
+              float const pair_factor = chunk_factor[col_offset<Config::kBlockN, Accum>(nn, v, 0) / kChunk];
               CUTE_UNROLL
               for (int c = 0; c < 2; ++c) {
                 auto const idx = fragment_index(c, r, v, mm, nn);
