@@ -36,9 +36,10 @@ DECODE_MODEL_MIN_M = 33
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
-# Prefill shapes with per-tensor / per-row scales: a 128x192 tile (one promoted partial fragment) runs a full
-# wave about this much faster per output element than 128x128 (fewer operand bytes per FLOP; measured
-# geomean 1.05 on the suite, docs/performance.md). It is chosen where that outweighs its coarser waves.
+# Prefill shapes with per-tensor / per-row / float32 block scales: a 128x192 tile (one promoted partial
+# fragment) runs a full wave about this much faster per output element than 128x128 (fewer operand bytes per
+# FLOP; measured geomean 1.05 on the suite for per-tensor scales, 1.03-1.10 per shape for block scales,
+# docs/performance.md). It is chosen where that outweighs its coarser waves.
 WIDE_TILE = 192
 WIDE_TILE_SPEED = 1.05
 WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
@@ -48,9 +49,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
     M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds), and for larger M with
-    per-tensor / per-row scales and no residual 128x192 tiles where they pay (see wide_tile_pays).
-    Block scales keep 128x128 prefill tiles: 128x192 ones (which straddle B's 128x128 scale blocks)
-    measured 5-20% slower.
+    the recipes of wide_tile_takes and no residual 128x192 tiles where they pay (see wide_tile_pays).
 
     1x128 B scales are staged per column through shared memory and applied per element; with
     BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
@@ -70,8 +69,8 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
             widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
                       else DECODE_WIDTHS_BLOCK_B_128_ROWS)
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
-    elif (scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
-          and not any(op.op == "residual" for op in epilogue) and wide_tile_pays(m, n)):
+    elif (wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue)
+          and wide_tile_pays(m, n)):
         block_n = WIDE_TILE  # (a residual's loads next to 96 accumulators per thread would spill)
     else:
         block_n = 128
@@ -84,6 +83,17 @@ def _fitting_b_blocks(widths: tuple[int, ...], scale_b: ScaleRecipe) -> tuple[in
     if scale_b.kind != "block":
         return widths
     return tuple(w for w in widths if spans_two_blocks_at_most(w, scale_b.group_size)) or widths[-1:]
+
+
+def wide_tile_takes(scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> bool:
+    """The recipes whose 128x192 kernels were measured faster per output element than 128x128 ones: per-tensor
+    and per-row scales, and float32 block scales of B (tiles straddle two of B's blocks) with A's per-tensor,
+    per-row or float32 1x128 scales. (1x128 B scales need 64-wide tiles; UE8M0 block scales are read from
+    global memory inside the MMA loop and were not timed at this width.)"""
+    if scale_b.kind == "block":
+        return (scale_b.dtype == "f32" and spans_two_blocks_at_most(WIDE_TILE, scale_b.group_size)
+                and scale_a.kind in ("tensor", "row", "group") and scale_a.dtype == "f32")
+    return scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
 
 
 def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:

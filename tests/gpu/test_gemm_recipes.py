@@ -86,7 +86,8 @@ def test_quantize_then_gemm_matches_bf16(recipe_a, recipe_b, scale_dtype, genera
     assert deepgemm_difference(out, x.double() @ w.double().T) <= 1e-3
 
 
-ONE_PARTIAL_PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "group"), ("group", "tensor")]
+ONE_PARTIAL_PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "group"), ("group", "tensor"), ("tensor", "block"),
+                     ("row", "block")]
 
 
 @pytest.mark.parametrize("kind_a,kind_b", ONE_PARTIAL_PAIRS)
@@ -124,11 +125,11 @@ def test_block_scales_straddling_tiles(spec, m, n, k, split_k, generator):
           scale_dtype=spec.scale_b.dtype, split_k=split_k, spec=spec)
 
 
-@pytest.mark.parametrize("kind", ["tensor", "row"])
-def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind, generator):
+@pytest.mark.parametrize("kind_a,kind_b", [("tensor", "tensor"), ("row", "row"), ("group", "block")])
+def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind_a, kind_b, generator):
     m, n, k = 1040, 2112, 640  # 153 tiles of 128x128 (two waves) against 99 of 128x192 (one)
-    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind, kind).tile == (128, 192, 128)
-    check(m, n, k, "e4m3", "e4m3", kind, kind, "bf16", generator)
+    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b).tile == (128, 192, 128)
+    check(m, n, k, "e4m3", "e4m3", kind_a, kind_b, "bf16", generator)
 
 
 @pytest.mark.parametrize("spec", DECODE_WIDTH_SPECS, ids=lambda s: s.name)

@@ -78,7 +78,11 @@ def test_wide_tiles_where_they_cut_waves():
     assert tile(4096, 4096) == (128, 128, 128)          # 8 -> 6 waves of 1.5x the work each: no
     assert tile(4096, 7168) == (128, 128, 128)          # 14 -> 10 waves: a tie, kept
     assert tile(200, 264) == (128, 128, 128)            # one wave either way
-    assert tile(8192, 8192, "group") == (128, 128, 128)  # block scales: 128x192 measured slower
+    assert tile(8192, 8192, "group") == (128, 192, 128)  # float32 block scales: tiles straddle two blocks
+    assert tile(4096, 4096, "group") == (128, 128, 128)
+    ue8m0 = ScaleRecipe("block", dtype="ue8m0")
+    assert choose_spec(8192, 8192, 4096, "e4m3", "e4m3", "bf16", ScaleRecipe("group", dtype="ue8m0"),
+                       ue8m0).tile == (128, 128, 128)  # read from global memory in the MMA loop: not timed wide
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
     assert tile(8192, 8192, epilogue=requantize, out="e4m3") == (128, 128, 128)
     residual = (EpilogueOp.parse({"op": "residual", "dtype": "bf16"}),)

@@ -341,12 +341,13 @@ __device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& sm
     smem.barriers.consumer_wait(st);
     CUTE_UNROLL
     for (int in_stage = 0; in_stage < kBatchesPerStage; ++in_stage) {
+      // Before the MMA is issued: its last wgmma would otherwise wait for the factors' shared loads.
+      factors.load(scales, smem, n0, (k_block_begin + kb) * Config::kBlockK + in_stage * Config::kPromotionK,
+                   st.stage);
       warpgroup_fence_operand(f.partial0);
       warpgroup_arrive();
       mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, f.partial0, st.stage, in_stage * kSteps, true);
       warpgroup_commit_batch();
-      factors.load(scales, smem, n0, (k_block_begin + kb) * Config::kBlockK + in_stage * Config::kPromotionK,
-                   st.stage);
       warpgroup_wait<0>();
       warpgroup_fence_operand(f.partial0);
       factors.apply(f.accum, f.partial0, smem);
