@@ -373,6 +373,7 @@ struct ChainApply<Slots, First, Rest...> {
 
 template <class... Ops>
 struct Chain {
+  static constexpr int kOps = sizeof...(Ops);
   static constexpr bool kAmax = (false || ... || Ops::kAmax);
   static constexpr int kQuantGroup = (0 + ... + Ops::kQuantGroup);
   static constexpr bool kQuantUe8m0 = (false || ... || Ops::kQuantUe8m0);

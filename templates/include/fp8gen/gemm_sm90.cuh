@@ -66,6 +66,11 @@ struct GemmConfig {
   // two do not fit the registers.
   static constexpr int kPartials = Partials;
   static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
+  // Kernels that may issue a tile's first MMA batch before the previous tile's epilogue (consume() also
+  // requires per-tensor scales). Not with epilogue ops: their registers next to the in-flight partial
+  // fragment spilled (bias -> gelu_tanh: 232 spill stores).
+  static constexpr bool kDeferredEpilogue = !PingPong && Accum_ == Accumulation::Promoted && Partials == 1 &&
+                                            Grouping_ == Grouping::None && EpilogueChain::kOps == 0;
   static constexpr int kGroupM = GroupM;
   // CTAs per cluster along M; they share each B tile, every CTA loading 1/ClusterM of it by multicast.
   static constexpr int kClusterM = ClusterM;
@@ -327,30 +332,57 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
 // cooperative schedule the other consumer warpgroup's MMA fills the tensor
 // core meanwhile; in ping-pong the consumers take turns at the mainloop, so
 // the tensor core idles during each promotion (why 64x192 ping-pong is slow).
-template <class Config, class Frags, class Smem, class Scales>
-__device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& smem, PipelineState& st,
-                                                              int k_block_begin, int k_blocks, bool warp_leader,
-                                                              Scales const& scales, int consumer_thread, int n0) {
+//
+// Issues batch `in_stage` of the current stage into the partial fragment. The batch's K-group factors are
+// loaded first: after the MMA is issued, its last wgmma would wait for their shared loads.
+template <class Config, class Frags, class Smem, class Scales, class Factors>
+__device__ __forceinline__ void issue_one_partial(Frags& f, Smem& smem, PipelineState const& st, Factors& factors,
+                                                  Scales const& scales, int n0, int k_offset, int in_stage) {
   using namespace cute;
-  constexpr int kSteps = Config::kPromotionSteps;
-  constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
-  using Factors = KGroupFactors<Config, Scales, decltype(f.accum)>;
-  Factors factors(wgmma_thread_row0(consumer_thread), wgmma_thread_col0(consumer_thread));
-  clear(f.accum);
-  for (int kb = 0; kb < k_blocks; ++kb) {
+  factors.load(scales, smem, n0, k_offset, st.stage);
+  warpgroup_fence_operand(f.partial0);
+  warpgroup_arrive();
+  mma_ksteps<Config::kPromotionSteps>(f.tiled_mma, f.tCrA, f.tCrB, f.partial0, st.stage,
+                                      in_stage * Config::kPromotionSteps, true);
+  warpgroup_commit_batch();
+}
+
+template <class Frags, class Smem, class Factors>
+__device__ __forceinline__ void retire_one_partial(Frags& f, Factors const& factors, Smem& smem) {
+  cute::warpgroup_wait<0>();
+  cute::warpgroup_fence_operand(f.partial0);
+  factors.apply(f.accum, f.partial0, smem);
+}
+
+// HeadIssued: the caller issued the tile's first batch (waiting for its stage) before the previous tile's
+// epilogue; it is retired here first.
+template <class Config, bool HeadIssued, class Frags, class Smem, class Scales, class Factors>
+__device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& smem, PipelineState& st, Factors& factors,
+                                                              int k_block_begin, int k_blocks, bool warp_leader,
+                                                              Scales const& scales, int n0) {
+  constexpr int kBatchesPerStage = Config::kBlockK / Config::kPromotionK;
+  auto const k_offset = [&](int kb, int in_stage) {
+    return (k_block_begin + kb) * Config::kBlockK + in_stage * Config::kPromotionK;
+  };
+  cute::clear(f.accum);
+  int kb = 0;
+  if constexpr (HeadIssued) {
+    retire_one_partial(f, factors, smem);
+    CUTE_UNROLL
+    for (int in_stage = 1; in_stage < kBatchesPerStage; ++in_stage) {
+      issue_one_partial<Config>(f, smem, st, factors, scales, n0, k_offset(0, in_stage), in_stage);
+      retire_one_partial(f, factors, smem);
+    }
+    release_stage<Config>(smem, st, warp_leader);
+    st.template advance<Config::kStages>();
+    kb = 1;
+  }
+  for (; kb < k_blocks; ++kb) {
     smem.barriers.consumer_wait(st);
     CUTE_UNROLL
     for (int in_stage = 0; in_stage < kBatchesPerStage; ++in_stage) {
-      // Before the MMA is issued: its last wgmma would otherwise wait for the factors' shared loads.
-      factors.load(scales, smem, n0, (k_block_begin + kb) * Config::kBlockK + in_stage * Config::kPromotionK,
-                   st.stage);
-      warpgroup_fence_operand(f.partial0);
-      warpgroup_arrive();
-      mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, f.partial0, st.stage, in_stage * kSteps, true);
-      warpgroup_commit_batch();
-      warpgroup_wait<0>();
-      warpgroup_fence_operand(f.partial0);
-      factors.apply(f.accum, f.partial0, smem);
+      issue_one_partial<Config>(f, smem, st, factors, scales, n0, k_offset(kb, in_stage), in_stage);
+      retire_one_partial(f, factors, smem);
     }
     release_stage<Config>(smem, st, warp_leader);
     st.template advance<Config::kStages>();
@@ -484,11 +516,64 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   if constexpr (Config::kPingPong) {
     if (consumer == 1) smem.mainloop_turn[0].arrive();  // consumer 0 takes the first unit
   }
+  using Factors = KGroupFactors<Config, Scales, decltype(f.accum)>;
+  Factors factors(wgmma_thread_row0(mma_thread), wgmma_thread_col0(mma_thread));
+  // Before a tile's mainloop: the epilogue's inputs are prefetched and per-row factors copied meanwhile.
+  auto const begin_tile = [&](TileCoord const& t, Scales const& tile_scales, int group) {
+    ctx.row_limit = p.row_limit<Config>(group);
+    if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
+    Epilogue::template prefetch<BM, BN>(ctx, t.m_block * BM, t.n_block * BN, mma_thread, 128 * Config::kMmaWGs);
+    smem.epilogue_factors[consumer].load(tile_scales, t.m_block * BM, t.n_block * BN, Config::kPingPong ? 0 : consumer,
+                                         consumer_thread % 128);
+  };
+  auto const store_tile = [&](TileCoord const& t, Scales const& tile_scales) {
+    store_tile_tma<typename Config::OutputTile, Config::kMmaWGs, BN, Epilogue, Config::kGrouping != Grouping::None>(
+        f.accum, tile_scales, smem.epilogue_factors[consumer], ctx, tma_d, tile_smem, mma_thread, consumer,
+        t.m_block * BM, t.n_block * BN);
+  };
+  auto const wait_factors = [&] {
+    smem.epilogue_factors[consumer].wait(factor_phase);  // long since copied: the mainloop overlapped it
+    factor_phase ^= 1u;
+  };
+  // Deferred epilogue (cooperative one-partial kernels with per-tensor scales, without a K split): a finished
+  // tile's epilogue runs after the next tile's first MMA batch is issued, so the tensor cores work through
+  // part of it (they idled through all of it: 6-9% of a long-K GEMM's time, measured by removing the
+  // epilogue). Measured: per-tensor +3-6% where the next tile has at least kMinDeferKBlocks K blocks;
+  // per-row -0.5%, block scales -3%, and K = 512 -4% (docs/performance.md, 2026-12-01).
+  constexpr bool kDeferEpilogue = Config::kDeferredEpilogue && Scales::A::kKind == ScaleKind::Tensor &&
+                                  Scales::B::kKind == ScaleKind::Tensor;
+  constexpr int kMinDeferKBlocks = 8;
+  bool pending = false;  // a finished tile (`prev`) awaits its epilogue
+  TileCoord prev{};
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
     int const group = p.group_of<Config>(t.m_block);
     if (group < 0) continue;
+    if constexpr (kDeferEpilogue) {
+      if (p.splits == 1) {
+        if (pending && unit.k_blocks >= kMinDeferKBlocks) {
+          smem.barriers.consumer_wait(st);
+          issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
+          wait_factors();
+          store_tile(prev, scales);
+          begin_tile(t, scales, group);
+          mainloop_promoted_one_partial<Config, true>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                                      warp_leader, scales, t.n_block * BN);
+        } else {
+          if (pending) {
+            wait_factors();
+            store_tile(prev, scales);
+          }
+          begin_tile(t, scales, group);
+          mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                                       warp_leader, scales, t.n_block * BN);
+        }
+        pending = true;
+        prev = t;
+        continue;
+      }
+    }
     if (Config::kPingPong && (turn++ % 2) != consumer) {
       st.template advance_by<Config::kStages>(unit.k_blocks);  // the other consumer's stages
       continue;
@@ -496,18 +581,14 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     // B's scales of this expert. Set up before a ping-pong consumer waits for its turn, while the other's
     // mainloop still runs.
     Scales const tile_scales = Config::kGrouping == Grouping::None ? scales : scales.for_group(group);
-    ctx.row_limit = p.row_limit<Config>(group);
-    if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
-    Epilogue::template prefetch<BM, BN>(ctx, t.m_block * BM, t.n_block * BN, mma_thread, 128 * Config::kMmaWGs);
-    smem.epilogue_factors[consumer].load(tile_scales, t.m_block * BM, t.n_block * BN, Config::kPingPong ? 0 : consumer,
-                                         consumer_thread % 128);
+    begin_tile(t, tile_scales, group);
     if constexpr (Config::kPingPong) {
       smem.mainloop_turn[consumer].wait(turn_phase);
       turn_phase ^= 1u;
     }
     if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
-      mainloop_promoted_one_partial<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
-                                            mma_thread, t.n_block * BN);
+      mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                                   warp_leader, tile_scales, t.n_block * BN);
     } else if constexpr (Config::kAccumulation == Accumulation::Promoted) {
       mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
                                 mma_thread, t.n_block * BN);
@@ -515,15 +596,17 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
     if constexpr (Config::kPingPong) smem.mainloop_turn[consumer ^ 1].arrive();
-    smem.epilogue_factors[consumer].wait(factor_phase);  // long since copied: the mainloop overlapped it
-    factor_phase ^= 1u;
+    wait_factors();
     // Split-K's reduction synchronizes both consumers on one tile: cooperative kernels only (the host
     // never splits a ping-pong kernel's K).
     if constexpr (!Config::kPingPong) {
       if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
     }
-    store_tile_tma<typename Config::OutputTile, Config::kMmaWGs, BN, Epilogue, Config::kGrouping != Grouping::None>(
-        f.accum, tile_scales, smem.epilogue_factors[consumer], ctx, tma_d, tile_smem, mma_thread, consumer, t.m_block * BM, t.n_block * BN);
+    store_tile(t, tile_scales);
+  }
+  if (pending) {
+    wait_factors();
+    store_tile(prev, scales);
   }
   Epilogue::flush(ctx);
   // Shared memory must stay valid until the last TMA store has read it.

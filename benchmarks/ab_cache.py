@@ -1,0 +1,77 @@
+"""A/B of kernel builds in one process: the kernels another checkout compiled (its kernel cache directory)
+against this tree's build of the same specs, on the same inputs, with alternating CUDA-graph replays
+(fp8gen/bench.py). Checks the two outputs agree bit for bit, prints the speedup per shape and the geomean per
+recipe, and writes JSON.
+
+    # in a checkout of the old commit:  FP8GEN_CACHE_DIR=/tmp/old python -m fp8gen ...  (or any build)
+    python benchmarks/ab_cache.py --old-cache /tmp/old --tiles 128x192 --recipes tensor,row,block
+
+An old kernel is found by its spec's name in the old cache; the launch metadata travels with its cubin, so
+the old kernel runs as it was built (its kernel parameters must be this tree's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+import fp8gen
+from fp8gen import GemmSpec, ScaleRecipe
+from fp8gen.api import Kernel
+from fp8gen.bench import RECIPE_KINDS, environment, geomean, graph_ms, random_inputs
+from fp8gen.build import Artifact
+
+SHAPES = [(8192, 8192, 8192), (4096, 7168, 16384), (4096, 32768, 512), (2048, 57344, 8192), (4096, 2112, 7168),
+          (4096, 24576, 1536)]
+
+
+def old_kernel(cache: Path, spec: GemmSpec) -> Kernel:
+    entries = sorted(cache.glob(f"{spec.name}.*"))
+    if not entries:
+        raise SystemExit(f"{spec.name}: not in {cache}")
+    entry = entries[0]
+    return Kernel(Artifact(spec=spec, key=f"old:{entry.name}", cubin=(entry / "kernel.cubin").read_bytes(),
+                           meta=json.loads((entry / "meta.json").read_text())))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old-cache", type=Path, required=True)
+    parser.add_argument("--recipes", default="tensor,row,block")
+    parser.add_argument("--tiles", default="128x192", help="comma-separated BMxBN (BK 128)")
+    parser.add_argument("--json", default="ab_cache.json")
+    args = parser.parse_args(argv)
+    rows, speedups = [], {}
+    for recipe in args.recipes.split(","):
+        kind_a, kind_b = RECIPE_KINDS[recipe]
+        for tile in args.tiles.split(","):
+            bm, bn = map(int, tile.split("x"))
+            spec = GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(bm, bn, 128))
+            kernels = [old_kernel(args.old_cache, spec), fp8gen.compile(spec)]
+            for m, n, k in SHAPES:
+                sets = [random_inputs(recipe, m, n, k) for _ in range(2)]
+                first = sets[0]
+                outputs = [kernel(first.a, first.b, *first.ours) for kernel in kernels]
+                identical = torch.equal(outputs[0], outputs[1])
+                calls = [[lambda s=s, kernel=kernel: kernel(s.a, s.b, *s.ours, out=s.out) for s in sets]
+                         for kernel in kernels]
+                old_ms, new_ms = graph_ms(*calls)
+                flops = 2 * m * n * k
+                row = {"recipe": recipe, "spec": spec.name, "m": m, "n": n, "k": k, "old_tflops": flops / old_ms / 1e9,
+                       "new_tflops": flops / new_ms / 1e9, "speedup": old_ms / new_ms, "identical": identical}
+                rows.append(row)
+                speedups.setdefault(spec.name, []).append(row["speedup"])
+                print(f"{recipe:6s} {tile} {m}x{n}x{k}: old {row['old_tflops']:.0f} new {row['new_tflops']:.0f} TFLOP/s, "
+                      f"speedup {row['speedup']:.3f}, outputs identical: {identical}", flush=True)
+    for name, values in speedups.items():
+        print(f"{name}: geomean speedup {geomean(values):.3f} ({len(values)} shapes)")
+    with open(args.json, "w") as f:
+        json.dump({"environment": environment(), "old_cache": str(args.old_cache), "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
