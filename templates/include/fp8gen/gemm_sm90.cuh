@@ -66,11 +66,6 @@ struct GemmConfig {
   // two do not fit the registers.
   static constexpr int kPartials = Partials;
   static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
-  // Kernels that may issue a tile's first MMA batch before the previous tile's epilogue (consume() also
-  // requires per-tensor scales). Not with epilogue ops: their registers next to the in-flight partial
-  // fragment spilled (bias -> gelu_tanh: 232 spill stores).
-  static constexpr bool kDeferredEpilogue = !PingPong && Accum_ == Accumulation::Promoted && Partials == 1 &&
-                                            Grouping_ == Grouping::None && EpilogueChain::kOps == 0;
   static constexpr int kGroupM = GroupM;
   // CTAs per cluster along M; they share each B tile, every CTA loading 1/ClusterM of it by multicast.
   static constexpr int kClusterM = ClusterM;
@@ -535,16 +530,23 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     smem.epilogue_factors[consumer].wait(factor_phase);  // long since copied: the mainloop overlapped it
     factor_phase ^= 1u;
   };
-  // Deferred epilogue (cooperative one-partial kernels with per-tensor scales, without a K split): a finished
-  // tile's epilogue runs after the next tile's first MMA batch is issued, so the tensor cores work through
-  // part of it (they idled through all of it: 6-9% of a long-K GEMM's time, measured by removing the
-  // epilogue). Measured: per-tensor +3-6% where the next tile has at least kMinDeferKBlocks K blocks;
-  // per-row -0.5%, block scales -3%, and K = 512 -4% (docs/performance.md, 2026-12-01).
-  constexpr bool kDeferEpilogue = Config::kDeferredEpilogue && Scales::A::kKind == ScaleKind::Tensor &&
+  // Deferred epilogue (cooperative one-partial kernels with per-tensor scales and no epilogue ops, without a
+  // K split): a finished tile's epilogue runs after the next tile's first MMA batch is issued, so the tensor
+  // cores work through part of it (they idled through all of it: 6-9% of a long-K GEMM's time, measured by
+  // removing the epilogue). Measured: per-tensor +3-6% where the next tile has at least kMinDeferKBlocks K
+  // blocks; per-row -0.5%, block scales -3%, K = 512 -4%; epilogue ops spilled next to the in-flight
+  // partial fragment (bias -> gelu_tanh: 232 spill stores) (docs/performance.md, 2026-12-01).
+  constexpr bool kDeferEpilogue = !Config::kPingPong && Config::kAccumulation == Accumulation::Promoted &&
+                                  Config::kPartials == 1 && Config::kGrouping == Grouping::None &&
+                                  Epilogue::kOps == 0 && Scales::A::kKind == ScaleKind::Tensor &&
                                   Scales::B::kKind == ScaleKind::Tensor;
   constexpr int kMinDeferKBlocks = 8;
   bool pending = false;  // a finished tile (`prev`) awaits its epilogue
   TileCoord prev{};
+  auto const store_pending = [&] {
+    wait_factors();
+    store_tile(prev, scales);
+  };
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
     TileCoord const t = unit.tile_coord;
@@ -555,16 +557,12 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
         if (pending && unit.k_blocks >= kMinDeferKBlocks) {
           smem.barriers.consumer_wait(st);
           issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
-          wait_factors();
-          store_tile(prev, scales);
+          store_pending();
           begin_tile(t, scales, group);
           mainloop_promoted_one_partial<Config, true>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
                                                       warp_leader, scales, t.n_block * BN);
         } else {
-          if (pending) {
-            wait_factors();
-            store_tile(prev, scales);
-          }
+          if (pending) store_pending();
           begin_tile(t, scales, group);
           mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
                                                        warp_leader, scales, t.n_block * BN);
@@ -604,10 +602,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     }
     store_tile(t, tile_scales);
   }
-  if (pending) {
-    wait_factors();
-    store_tile(prev, scales);
-  }
+  if (pending) store_pending();
   Epilogue::flush(ctx);
   // Shared memory must stay valid until the last TMA store has read it.
   if (consumer_thread % 128 == 0) cute::tma_store_wait<0>();

@@ -10,6 +10,7 @@
 #include <cute/arch/copy_sm90_desc.hpp>
 #include <cute/arch/copy_sm90_tma.hpp>
 #include <cute/config.hpp>
+#include <cute/numeric/math.hpp>
 #include <cutlass/arch/barrier.h>
 
 #include "fp8gen/fragment.cuh"
@@ -128,8 +129,6 @@ __device__ __forceinline__ void copy_word_async(void* dst, void const* src, bool
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n @p cp.async.ca.shared.global [%0], [%1], 4, %2;\n}\n"
                ::"r"(cute::cast_smem_ptr_to_uint(dst)), "l"(src), "r"(inside ? 4 : 0), "r"(int(active)));
 }
-
-constexpr int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 
 // The first column of a tile starting at column n0 that lies in the next G-column block of B's scales
 // (tiles start at multiples of BN, so it is a multiple of gcd(BN, G)); BlockN when the whole tile lies
@@ -322,7 +321,7 @@ struct KGroupFactors {
   static constexpr bool kBlockB = Scales::B::kKind == ScaleKind::Block;
   static constexpr bool kStraddlingB = kBlockB && Scales::B::kGroupK % Config::kBlockN != 0;
   // Straddling tiles: b_split is a multiple of gcd(BN, G), so columns in chunks that wide share one B factor.
-  static constexpr int kChunk = kStraddlingB ? gcd(Config::kBlockN, Scales::B::kGroupK) : Config::kBlockN;
+  static constexpr int kChunk = kStraddlingB ? cute::gcd(Config::kBlockN, Scales::B::kGroupK) : Config::kBlockN;
   static constexpr int kChunks = Config::kBlockN / kChunk;
   static_assert(kChunk % 8 == 0, "a thread's column pairs must not straddle a chunk");
   static constexpr bool kStagedBlockB = Config::StagedBlocksB::kKGroups > 0;
