@@ -29,9 +29,9 @@ SHAPES = [(8192, 8192, 8192), (4096, 7168, 16384), (4096, 32768, 512), (2048, 57
 
 
 def old_kernel(cache: Path, spec: GemmSpec) -> Kernel:
-    entries = sorted(cache.glob(f"{spec.name}.*"))
-    if not entries:
-        raise SystemExit(f"{spec.name}: not in {cache}")
+    entries = [entry for entry in cache.glob(f"{spec.name}.*") if (entry / "kernel.cubin").is_file()]
+    if len(entries) != 1:  # none, or builds of several template versions: which one is "old" is unclear
+        raise SystemExit(f"{spec.name}: {len(entries)} builds in {cache}, need exactly one")
     entry = entries[0]
     return Kernel(Artifact(spec=spec, key=f"old:{entry.name}", cubin=(entry / "kernel.cubin").read_bytes(),
                            meta=json.loads((entry / "meta.json").read_text())))
