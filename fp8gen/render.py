@@ -117,16 +117,18 @@ def kernel_parameters(spec: GemmSpec) -> dict:
                     "staged_block_groups": spec.staged_block_groups()},
         "smem_bytes": spec.smem_bytes(spec.stages),
         "output_row_bytes": spec.output_row_bytes,
-        "epilogue": [_epilogue_op_parameters(op) for op in spec.epilogue],
+        "epilogue": [_epilogue_op_parameters(op, spec.out) for op in spec.epilogue],
         "grouping": GROUPING_ENUM[spec.grouping],
         "epilogue_args_size": epilogue_args_size(),
     }
 
 
-def _epilogue_op_parameters(op) -> dict:
-    """An op's fields plus what its C++ type needs: element types, exact float literals."""
+def _epilogue_op_parameters(op, out: str) -> dict:
+    """An op's fields plus what its C++ type needs: element types, exact float literals, and whether tanh-based
+    activations may use the hardware tanh (relative error ~2^-11: not for float32 outputs)."""
     return {**op.to_dict(), "element": OUTPUT_TYPES.get(op.dtype, ""),
-            "lo_literal": _float_literal(op.lo), "hi_literal": _float_literal(op.hi)}
+            "lo_literal": _float_literal(op.lo), "hi_literal": _float_literal(op.hi),
+            "approx_tanh": "false" if out == "f32" else "true"}
 
 
 def _float_literal(value: float) -> str:

@@ -73,7 +73,7 @@ def test_render_composes_op_types_and_exact_clamp_bounds():
                                           {"op": "clamp", "lo": -0.1, "hi": 6}, "amax"])
     text = render(spec).text
     assert ("fp8gen::epilogue::Chain<fp8gen::epilogue::Alpha, fp8gen::epilogue::RowBias<__half>, "
-            "fp8gen::epilogue::Silu, fp8gen::epilogue::Clamp<ClampBounds3>, fp8gen::epilogue::Amax>") in text
+            "fp8gen::epilogue::Silu<true>, fp8gen::epilogue::Clamp<ClampBounds3>, fp8gen::epilogue::Amax>") in text
     assert "struct ClampBounds3 {" in text  # named by its position in the chain
     twice = render(GemmSpec(epilogue=[{"op": "clamp", "lo": -1, "hi": 1}, "relu", {"op": "clamp", "lo": 0, "hi": 2}])).text
     assert "Clamp<ClampBounds0>, fp8gen::epilogue::Relu, fp8gen::epilogue::Clamp<ClampBounds2>>" in twice
@@ -81,6 +81,12 @@ def test_render_composes_op_types_and_exact_clamp_bounds():
     assert f"static constexpr float lo = {(-0.1).hex()}f;" in text
     assert "__nv_fp8_e4m3" in text
     assert "fp8gen::epilogue::Chain<>" in render(GemmSpec()).text
+
+
+@pytest.mark.parametrize("out,approx", [("bf16", "true"), ("f16", "true"), ("e4m3", "true"), ("f32", "false")])
+def test_tanh_activations_use_the_hardware_tanh_except_for_float32_outputs(out, approx):
+    text = render(GemmSpec(out=out, epilogue=["gelu_tanh", "silu"])).text
+    assert f"fp8gen::epilogue::GeluTanh<{approx}>, fp8gen::epilogue::Silu<{approx}>>" in text
 
 
 @pytest.mark.parametrize("out,chain,scales,tile", [
