@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from . import api, checks
+from . import api, checks, heuristics
 from .api import GroupArguments, compile as compile_spec
 from .errors import InputError
 from .spec import GemmSpec, ScaleRecipe, ceil_div
@@ -55,8 +55,10 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     chain = api._chain_of(out_format, alpha is not None, api._bias_signature(shared_bias, -1, n), None,
                           api._activation_signature(activation), amax_out is not None, None)
     block_m = _block_m(layout, group_rows)
+    block_n = heuristics.grouped_block_n(rows, n, block_m, recipe_a, recipe_b)
     spec = GemmSpec(a=checks.FORMAT_OF_DTYPE[a2.dtype], b=checks.FORMAT_OF_DTYPE[b2.dtype], out=out_format,
-                    scale_a=recipe_a, scale_b=recipe_b, tile=(block_m, 128, 128), epilogue=chain, grouping=layout)
+                    scale_a=recipe_a, scale_b=recipe_b, tile=(block_m, block_n, 128), epilogue=chain,
+                    grouping=layout)
     info = _group_info(m_indices if layout == "contiguous" else masked_m, layout, rows, groups, group_rows, device,
                        validate)
     out, out2 = _output(out, layout, rows, groups, group_rows, n, out_dtype, device)

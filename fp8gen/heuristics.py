@@ -105,6 +105,15 @@ def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
     return cost(128, 1.0) >= WIDE_TILE_MARGIN * cost(WIDE_TILE, WIDE_TILE_SPEED)
 
 
+def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> int:
+    """Tile width of a grouped GEMM over `rows` rows in all (contiguous: M; masked: G x M_max, the experts'
+    capacity): 192 where the recipes take the wide tile and the wave model says it pays, as for one GEMM
+    (measured on DeepGEMM's contiguous shapes: +3% to +6% with block scales; docs/performance.md), else 128."""
+    if block_m == 128 and wide_tile_takes(scale_a, scale_b) and wide_tile_pays(rows, n):
+        return WIDE_TILE
+    return 128
+
+
 def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] = DECODE_WIDTHS,
                  sm_count: int = H100_SM_COUNT) -> int:
     """The width from `widths` with the least modelled time (decode_seconds), each with the K split

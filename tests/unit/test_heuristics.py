@@ -3,7 +3,7 @@
 import pytest
 
 from fp8gen.epilogue import EpilogueOp
-from fp8gen.heuristics import balanced_splits, choose_spec, split_k
+from fp8gen.heuristics import balanced_splits, choose_spec, grouped_block_n, split_k
 from fp8gen.errors import SpecError
 from fp8gen.spec import ScaleRecipe
 
@@ -87,6 +87,16 @@ def test_wide_tiles_where_they_cut_waves():
     assert tile(8192, 8192, epilogue=requantize, out="e4m3") == (128, 128, 128)
     residual = (EpilogueOp.parse({"op": "residual", "dtype": "bf16"}),)
     assert tile(8192, 8192, epilogue=residual) == (128, 128, 128)
+
+
+def test_grouped_kernels_take_the_wide_tile_where_one_gemm_of_all_their_rows_would():
+    group, block = ScaleRecipe("group"), ScaleRecipe("block")
+    assert grouped_block_n(4 * 8192, 4096, 128, group, block) == 192   # DeepGEMM's contiguous shape
+    assert grouped_block_n(8 * 4096, 7168, 128, group, block) == 192
+    assert grouped_block_n(1 * 1024, 4096, 128, group, block) == 128   # 2 waves either way: no
+    assert grouped_block_n(8 * 256, 7168, 128, ScaleRecipe("row"), ScaleRecipe("row")) == 128
+    assert grouped_block_n(4 * 8192, 4096, 64, group, block) == 128    # 64-row tiles (masked, M_max % 128)
+    assert grouped_block_n(4 * 8192, 4096, 128, group, ScaleRecipe("group")) == 128  # 1x128 B: 64 wide
 
 
 def test_widths_whose_tiles_would_span_three_scale_blocks_are_not_picked():
