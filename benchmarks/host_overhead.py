@@ -67,7 +67,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default="host_overhead.json")
     args = parser.parse_args(argv)
     rows = []
-    names = ["fp8gen.gemm", "Kernel()", "torch.ops", "ctypes launch", "cuda-python launch", "_scaled_mm"]
+    names = ["fp8gen.gemm", "Kernel()", "torch.ops", "torch.ops scaled_mm", "ctypes launch", "cuda-python launch",
+             "_scaled_mm"]
     print(f"{'recipe':6s} {'M':>4s} " + " ".join(f"{name:>{max(9, len(name))}s}" for name in names)
           + f"   (us of CPU per call, N={N}, K={K}, bf16 out)")
     for recipe in ("tensor", "block"):
@@ -85,6 +86,7 @@ def main(argv=None) -> int:
                 "Kernel()": lambda: kernel(a, b, sa, sb, out=out, split_k=1),
                 "torch.ops": lambda: torch.ops.fp8gen.gemm(a, b, sa, sb, torch.bfloat16, None, None, 1.0, 1.0, "",
                                                            None, 1),
+                "torch.ops scaled_mm": lambda: torch.ops.fp8gen.scaled_mm(a, b, sa, sb, torch.bfloat16),
                 "ctypes launch": ctypes_launch,
                 "cuda-python launch": cuda_python_launch,
                 "_scaled_mm": scaled_mm,

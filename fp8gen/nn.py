@@ -7,8 +7,9 @@ and the bias (and an activation function) fused into the GEMM's epilogue.
 Recipes: "block" (DeepSeek-V3: weight 128x128 blocks, activations 1x128 groups per token) and
 "channel" (weight per output channel, activations per token). With the block recipe, a layer built with
 quantize_output=True returns its output already quantized (an FP8Activation: e4m3 data and 1x128 scales,
-written by the GEMM's epilogue), which the next FP8Linear takes without quantizing again. Calls go through the torch.ops.fp8gen.gemm
-custom op, so modules using FP8Linear compile with torch.compile(fullgraph=True) and capture into CUDA graphs.
+written by the GEMM's epilogue), which the next FP8Linear takes without quantizing again. Calls go through
+fp8gen's custom ops (torch.ops.fp8gen.scaled_mm without bias and activation, else torch.ops.fp8gen.gemm), so
+modules using FP8Linear compile with torch.compile(fullgraph=True) and capture into CUDA graphs.
 """
 
 from __future__ import annotations
@@ -88,8 +89,11 @@ class FP8Linear(nn.Module):
             y, scales = torch.ops.fp8gen.gemm_requantize(xq, self.weight, x_scale, self.weight_scale,
                                                          torch.float8_e4m3fn, self.bias, self.activation or "", "1x128")
             return FP8Activation(y.reshape(shape), scales)
-        y = torch.ops.fp8gen.gemm(xq, self.weight, x_scale, self.weight_scale, self.out_dtype, self.bias, None,
-                                  1.0, 1.0, self.activation or "", None, 0)
+        if self.bias is None and self.activation is None:
+            y = torch.ops.fp8gen.scaled_mm(xq, self.weight, x_scale, self.weight_scale, self.out_dtype)
+        else:
+            y = torch.ops.fp8gen.gemm(xq, self.weight, x_scale, self.weight_scale, self.out_dtype, self.bias, None,
+                                      1.0, 1.0, self.activation or "", None, 0)
         return y.reshape(shape)
 
     def extra_repr(self) -> str:

@@ -5,6 +5,10 @@ shapes without running anything) and CUDA graphs capture it.
                           activation="", out_scale=None, split_k=0) -> D
     torch.ops.fp8gen.gemm_requantize(a, b, scale_a, scale_b, out_dtype, bias=None, activation="",
                                      requantize="1x128") -> (D, scales)
+    torch.ops.fp8gen.scaled_mm(a, b, scale_a, scale_b, out_dtype) -> D
+
+scaled_mm is gemm without an epilogue: the dispatcher's cost per call grows with the schema's argument
+count (it boxes each one, defaults too), so the plain GEMM has an op of five arguments.
 
 Arguments as in fp8gen.gemm: activation "" (none), "relu", "gelu", "gelu_tanh" or "silu"; alpha == 1.0
 adds no alpha op; split_k 0 picks it from the shape; out_scale a one-element float32 tensor (FP8 output).
@@ -29,9 +33,9 @@ from .quantize import empty_rows_contiguous
 ACTIVATIONS = ("",) + ACTIVATION_NAMES
 
 
-def _check_shapes(a: torch.Tensor, b: torch.Tensor, activation: str) -> tuple[int, int]:
+def _check_shapes(a: torch.Tensor, b: torch.Tensor, activation: str, op: str = "gemm") -> tuple[int, int]:
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
-        raise InputError(f"fp8gen::gemm needs a (M, K) and b (N, K); got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise InputError(f"fp8gen::{op} needs a (M, K) and b (N, K); got {tuple(a.shape)} and {tuple(b.shape)}")
     if activation not in ACTIVATIONS:
         raise InputError(f"activation={activation!r} is invalid; use one of {ACTIVATIONS}")
     return a.shape[0], b.shape[0]
@@ -43,6 +47,7 @@ _LIBRARY = torch.library.Library("fp8gen", "DEF")
 _LIBRARY.define("gemm(Tensor a, Tensor b, Tensor scale_a, Tensor scale_b, ScalarType out_dtype, Tensor? bias=None, "
                 "Tensor? residual=None, float alpha=1.0, float beta=1.0, str activation='', Tensor? out_scale=None, "
                 "int split_k=0) -> Tensor")
+_LIBRARY.define("scaled_mm(Tensor a, Tensor b, Tensor scale_a, Tensor scale_b, ScalarType out_dtype) -> Tensor")
 _LIBRARY.define("gemm_requantize(Tensor a, Tensor b, Tensor scale_a, Tensor scale_b, ScalarType out_dtype, "
                 "Tensor? bias=None, str activation='', str requantize='1x128') -> (Tensor, Tensor)")
 
@@ -60,6 +65,16 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
 def gemm_fake(a, b, scale_a, scale_b, out_dtype, bias=None, residual=None, alpha=1.0, beta=1.0, activation="",
               out_scale=None, split_k=0):
     m, n = _check_shapes(a, b, activation)
+    return a.new_empty((m, n), dtype=out_dtype)
+
+
+def scaled_mm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
+              out_dtype: torch.dtype) -> torch.Tensor:
+    return api.gemm(a, b, scale_a, scale_b, out_dtype=out_dtype)
+
+
+def scaled_mm_fake(a, b, scale_a, scale_b, out_dtype):
+    m, n = _check_shapes(a, b, "", "scaled_mm")
     return a.new_empty((m, n), dtype=out_dtype)
 
 
@@ -82,6 +97,8 @@ def gemm_requantize_fake(a, b, scale_a, scale_b, out_dtype, bias=None, activatio
 
 
 _LIBRARY.impl("gemm", gemm, "CUDA")
+_LIBRARY.impl("scaled_mm", scaled_mm, "CUDA")
 _LIBRARY.impl("gemm_requantize", gemm_requantize, "CUDA")
 torch.library.register_fake("fp8gen::gemm", gemm_fake, lib=_LIBRARY)
+torch.library.register_fake("fp8gen::scaled_mm", scaled_mm_fake, lib=_LIBRARY)
 torch.library.register_fake("fp8gen::gemm_requantize", gemm_requantize_fake, lib=_LIBRARY)

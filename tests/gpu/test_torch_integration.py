@@ -64,6 +64,25 @@ def test_torch_compile_fullgraph_matches_eager(recipe, generator):
         assert deepgemm_difference(traced, eager) <= 1e-5, "compiled quantization differs from eager beyond rounding"
 
 
+@pytest.mark.parametrize("recipe", ["block", "channel"])
+def test_bias_free_layer_runs_the_plain_op_eager_compiled_and_in_a_graph(recipe, generator):
+    linear = torch.nn.Linear(HIDDEN, FFN, bias=False, device="cuda", dtype=torch.bfloat16)
+    layer = FP8Linear.from_linear(linear, recipe=recipe)
+    x = torch.randn(64, HIDDEN, device="cuda", generator=generator).to(torch.bfloat16)
+    eager = layer(x)
+    assert deepgemm_difference(eager, linear(x).float()) <= 1e-3
+    xq, x_scale = fp8gen.quantize(x, "group" if recipe == "block" else "row")
+    direct = fp8gen.gemm(xq, layer.weight, x_scale, layer.weight_scale)
+    assert torch.equal(eager, direct), "torch.ops.fp8gen.scaled_mm is fp8gen.gemm"
+    assert deepgemm_difference(torch.compile(layer, fullgraph=True)(x), eager) <= 1e-5  # (as for the MLP above)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        y = layer(x)
+    x.copy_(torch.randn(64, HIDDEN, device="cuda", generator=generator))
+    graph.replay()
+    assert torch.equal(y, layer(x))
+
+
 def test_cuda_graph_replays_with_changing_inputs_match_eager(generator):
     up, down = bf16_mlp(generator)
     model = fp8_mlp(up, down, "block", quantize_output=True)
@@ -92,6 +111,7 @@ def test_op_is_consistent_with_its_fake(generator):
     # opcheck's test_schema compares inputs with allclose, which FP8 tensors lack: the schema's promise
     # that no input is written is checked bitwise here instead.
     torch.library.opcheck(torch.ops.fp8gen.gemm, args, test_utils=("test_faketensor",))
+    torch.library.opcheck(torch.ops.fp8gen.scaled_mm, args[:5], test_utils=("test_faketensor",))
     for old, new in zip(before, (a, b, sa, sb, bias)):
         assert torch.equal(old.view(torch.uint8), new.view(torch.uint8))
     d, scales = torch.ops.fp8gen.gemm_requantize(a, b, sa, sb, torch.float8_e4m3fn, bias, "gelu", "1x128")

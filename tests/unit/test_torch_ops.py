@@ -27,17 +27,28 @@ def fake_operands(mode, recipe):
 
 
 def test_ops_are_registered():
-    assert hasattr(torch.ops.fp8gen, "gemm") and hasattr(torch.ops.fp8gen, "gemm_requantize")
+    assert all(hasattr(torch.ops.fp8gen, op) for op in ("gemm", "scaled_mm", "gemm_requantize"))
 
 
+PLAIN_CALLS = {
+    "gemm": lambda a, b, sa, sb, out_dtype: torch.ops.fp8gen.gemm(a, b, sa, sb, out_dtype, None, None, 1.0, 1.0,
+                                                                   "gelu", None, 0),
+    "scaled_mm": lambda a, b, sa, sb, out_dtype: torch.ops.fp8gen.scaled_mm(a, b, sa, sb, out_dtype),
+}
+
+
+@pytest.mark.parametrize("op", list(PLAIN_CALLS))
 @pytest.mark.parametrize("recipe", list(SCALES))
 @pytest.mark.parametrize("out_dtype", OUT_DTYPES)
-def test_fake_gemm_infers_output_shape_and_dtype(recipe, out_dtype):
+def test_fake_gemm_infers_output_shape_and_dtype(op, recipe, out_dtype):
     mode = FakeTensorMode(allow_non_fake_inputs=False)
     a, b, sa, sb = fake_operands(mode, recipe)
     with mode:
-        out = torch.ops.fp8gen.gemm(a, b, sa, sb, out_dtype, None, None, 1.0, 1.0, "gelu", None, 0)
+        out = PLAIN_CALLS[op](a, b, sa, sb, out_dtype)
+        short_b = torch.empty(N, 128, dtype=torch.float8_e4m3fn, device="cuda")
     assert out.shape == (M, N) and out.dtype == out_dtype and out.device.type == "cuda"
+    with mode, pytest.raises(InputError, match=f"fp8gen::{op} needs a"):
+        PLAIN_CALLS[op](a, short_b, sa, sb, out_dtype)
 
 
 @pytest.mark.parametrize("requantize,expected", [("1x128", torch.float32), ("1x128_ue8m0", torch.float8_e8m0fnu)])
