@@ -5,9 +5,12 @@ recipe, and writes JSON.
 
     # in a checkout of the old commit:  FP8GEN_CACHE_DIR=/tmp/old python -m fp8gen ...  (or any build)
     python benchmarks/ab_cache.py --old-cache /tmp/old --tiles 128x192 --recipes tensor,row,block
+    python benchmarks/ab_cache.py --old-cache /tmp/old --tiles 128x128,128x192 --recipes tensor --epilogue bias,gelu_tanh
 
 An old kernel is found by its spec's name in the old cache; the launch metadata travels with its cubin, so
-the old kernel runs as it was built (its kernel parameters must be this tree's).
+the old kernel runs as it was built (its kernel parameters must be this tree's). --epilogue: a chain of
+activations, optionally after a bias (a random bf16 N-vector); the outputs of two builds then agree only where
+the chain's code did not change.
 """
 
 from __future__ import annotations
@@ -37,35 +40,54 @@ def old_kernel(cache: Path, spec: GemmSpec) -> Kernel:
                            meta=json.loads((entry / "meta.json").read_text())))
 
 
+CHAIN_OPS = ("bias", "relu", "gelu", "gelu_tanh", "silu")
+
+
+def parse_epilogue(text: str) -> tuple[str, ...]:
+    ops = tuple(op for op in text.split(",") if op)
+    unknown = [op for op in ops if op not in CHAIN_OPS]
+    if unknown or "bias" in ops[1:]:
+        raise SystemExit(f"--epilogue takes an optional leading bias and activations {CHAIN_OPS[1:]}, got {text!r}")
+    return ops
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old-cache", type=Path, required=True)
     parser.add_argument("--recipes", default="tensor,row,block")
     parser.add_argument("--tiles", default="128x192", help="comma-separated BMxBN (BK 128)")
+    parser.add_argument("--epilogue", default="", help="e.g. bias,gelu_tanh (default: none)")
     parser.add_argument("--json", default="ab_cache.json")
     args = parser.parse_args(argv)
+    chain = parse_epilogue(args.epilogue)
     rows, speedups = [], {}
     for recipe in args.recipes.split(","):
         kind_a, kind_b = RECIPE_KINDS[recipe]
         for tile in args.tiles.split(","):
             bm, bn = map(int, tile.split("x"))
-            spec = GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(bm, bn, 128))
+            spec = GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(bm, bn, 128),
+                            epilogue=chain)
             kernels = [old_kernel(args.old_cache, spec), fp8gen.compile(spec)]
             for m, n, k in SHAPES:
                 sets = [random_inputs(recipe, m, n, k) for _ in range(2)]
                 first = sets[0]
-                outputs = [kernel(first.a, first.b, *first.ours) for kernel in kernels]
+                epilogue_args = {"bias": torch.randn(n, device="cuda").to(torch.bfloat16)} if "bias" in chain else {}
+                outputs = [kernel(first.a, first.b, *first.ours, **epilogue_args) for kernel in kernels]
                 identical = torch.equal(outputs[0], outputs[1])
-                calls = [[lambda s=s, kernel=kernel: kernel(s.a, s.b, *s.ours, out=s.out) for s in sets]
+                difference = ((outputs[1].float() - outputs[0].float()).norm() / outputs[0].float().norm()).item()
+                calls = [[lambda s=s, kernel=kernel: kernel(s.a, s.b, *s.ours, out=s.out, **epilogue_args)
+                          for s in sets]
                          for kernel in kernels]
                 old_ms, new_ms = graph_ms(*calls)
                 flops = 2 * m * n * k
                 row = {"recipe": recipe, "spec": spec.name, "m": m, "n": n, "k": k, "old_tflops": flops / old_ms / 1e9,
-                       "new_tflops": flops / new_ms / 1e9, "speedup": old_ms / new_ms, "identical": identical}
+                       "new_tflops": flops / new_ms / 1e9, "speedup": old_ms / new_ms, "identical": identical,
+                       "relative_difference": difference}
                 rows.append(row)
                 speedups.setdefault(spec.name, []).append(row["speedup"])
                 print(f"{recipe:6s} {tile} {m}x{n}x{k}: old {row['old_tflops']:.0f} new {row['new_tflops']:.0f} TFLOP/s, "
-                      f"speedup {row['speedup']:.3f}, outputs identical: {identical}", flush=True)
+                      f"speedup {row['speedup']:.3f}, outputs identical: {identical}"
+                      + ("" if identical else f" (relative Frobenius difference {difference:.1e})"), flush=True)
     for name, values in speedups.items():
         print(f"{name}: geomean speedup {geomean(values):.3f} ({len(values)} shapes)")
     with open(args.json, "w") as f:

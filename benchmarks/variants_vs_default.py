@@ -7,13 +7,15 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants decode              # the decode shapes of the suite
     python benchmarks/variants_vs_default.py --variants cluster --shapes suite --recipes block
     python benchmarks/variants_vs_default.py --variants stages --recipes tensor,block
+    python benchmarks/variants_vs_default.py --variants widths --shapes suite
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
 allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default)
 and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits)
 and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast) and stages (128x128 tiles with the
-most pipeline stages that fit, and one and two fewer).
+most pipeline stages that fit, and one and two fewer) and widths (128-row tiles 144, 160, 176 and 192 wide,
+where B's scale blocks allow: widths between 128 and 192 fill the waves of shapes where neither does).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from fp8gen import GemmSpec, ScaleRecipe, tuning
 from fp8gen.bench import (DEFAULT_SHAPES, RECIPE_KINDS, environment, geomean, graph_ms, input_set_count, load_shapes,
                           random_inputs)
 from fp8gen.build import build_many
+from fp8gen.spec import spans_two_blocks_at_most
 
+WIDTH_VARIANTS = (144, 160, 176, 192)
 QUICK_SHAPES = [(8192, 8192, 8192), (4096, 7168, 2048), (2048, 7168, 16384), (4096, 2112, 7168)]
 
 
@@ -61,6 +65,9 @@ def variant_specs(variants: str, kind_a: str, kind_b: str) -> list[GemmSpec]:
     if variants == "stages":
         most = spec(128).stages
         return [spec(128, stages=stages) for stages in (most, most - 1, most - 2)]
+    if variants == "widths":
+        return [spec(width) for width in WIDTH_VARIANTS
+                if kind_b != "block" or spans_two_blocks_at_most(width, ScaleRecipe(kind_b).group_size)]
 
     specs = [spec(128)] if variants == "pingpong" else []
     if kind_b != "block" or variants == "wide":
@@ -76,7 +83,7 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages"), default="pingpong")
+    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages", "widths"), default="pingpong")
     parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
     parser.add_argument("--recipes", default="tensor,row,block")
