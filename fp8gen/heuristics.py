@@ -43,13 +43,21 @@ H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 WIDE_TILE = 192
 WIDE_TILE_SPEED = 1.05
 WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
+# Per-tensor scales also have a 128x176 tile, for shapes whose waves neither 128 nor 192 fills: measured
+# +5-7% over the default on 4096x7168x16384, 4096x7168x2048 and 4096x2112x7168, slower where it is not
+# picked (geomean 0.99 over the suite's 12 prefill/square shapes; per-row scales 0.96; 176-wide tiles can
+# span three of B's 128-column blocks). Its per-element speed in the wave model (1.02) is fitted to those
+# runs (docs/performance.md, 2026-12-01 second session).
+TENSOR_TILE = 176
+TENSOR_TILE_SPEED = 1.02
 
 
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
     M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds), and for larger M with
-    the recipes of wide_tile_takes and no residual 128x192 tiles where they pay (see wide_tile_pays).
+    the recipes of wide_tile_takes and no residual 128x192 (per-tensor scales: also 128x176) tiles where they pay
+    (see wide_tile_width).
 
     1x128 B scales are staged per column through shared memory and applied per element; with
     BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
@@ -69,9 +77,9 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
             widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
                       else DECODE_WIDTHS_BLOCK_B_128_ROWS)
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
-    elif (wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue)
-          and wide_tile_pays(m, n)):
-        block_n = WIDE_TILE  # (a residual's loads next to 96 accumulators per thread would spill)
+    elif wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue):
+        # (a residual's loads next to 96 accumulators per thread would spill)
+        block_n = wide_tile_width(m, n, per_tensor=scale_a.kind == scale_b.kind == "tensor")
     else:
         block_n = 128
     return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
@@ -96,13 +104,26 @@ def wide_tile_takes(scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> bool:
     return scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
 
 
-def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
-    """Whether 128x192 tiles beat 128x128 by WIDE_TILE_MARGIN in a wave model: time ~ waves x tile width /
-    per-tile speed (each wave of 132 tiles takes as long as its slowest, full or not)."""
-    def cost(width: int, speed: float) -> float:
-        return ceil_div(ceil_div(m, 128) * ceil_div(n, width), sm_count) * width / speed
+def wave_cost(m: int, n: int, width: int, speed: float, sm_count: int = H100_SM_COUNT) -> float:
+    """Modelled time of 128-row tiles `width` wide: waves x tile width / per-element speed (each wave of
+    sm_count tiles takes as long as its slowest, full or not)."""
+    return ceil_div(ceil_div(m, 128) * ceil_div(n, width), sm_count) * width / speed
 
-    return cost(128, 1.0) >= WIDE_TILE_MARGIN * cost(WIDE_TILE, WIDE_TILE_SPEED)
+
+def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
+    """Whether 128x192 tiles beat 128x128 by WIDE_TILE_MARGIN in the wave model."""
+    return wave_cost(m, n, 128, 1.0, sm_count) >= WIDE_TILE_MARGIN * wave_cost(m, n, WIDE_TILE, WIDE_TILE_SPEED,
+                                                                              sm_count)
+
+
+def wide_tile_width(m: int, n: int, per_tensor: bool, sm_count: int = H100_SM_COUNT) -> int:
+    """128, or the wider tile the wave model favours by WIDE_TILE_MARGIN: 192, or for per-tensor scales 176."""
+    width = WIDE_TILE if wide_tile_pays(m, n, sm_count) else 128
+    if per_tensor:
+        best = wave_cost(m, n, width, WIDE_TILE_SPEED if width == WIDE_TILE else 1.0, sm_count)
+        if best >= WIDE_TILE_MARGIN * wave_cost(m, n, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
+            width = TENSOR_TILE
+    return width
 
 
 def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> int:

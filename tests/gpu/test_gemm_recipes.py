@@ -125,19 +125,22 @@ def test_block_scales_straddling_tiles(spec, m, n, k, split_k, generator):
           scale_dtype=spec.scale_b.dtype, split_k=split_k, spec=spec)
 
 
+@pytest.mark.parametrize("width", [192, 176])
 @pytest.mark.parametrize("k", [1040, 640])
 @pytest.mark.parametrize("out_name", list(OUT))
-def test_deferred_epilogue_over_several_tiles_per_cta(k, out_name, generator):
-    # 224 tiles of 128x192 on 132 SMs: CTAs run a second tile, whose first MMA batch is issued before the first
-    # tile's epilogue when it has >= 8 K blocks (K = 1040: 9, the last partial), else after it (K = 640: 5).
-    spec = fp8gen.GemmSpec(out=out_name, tile=(128, 192, 128))
+def test_deferred_epilogue_over_several_tiles_per_cta(width, k, out_name, generator):
+    # 224 tiles of 128x192 (240 of 128x176) on 132 SMs: CTAs run a second tile, whose first MMA batch is issued
+    # before the first tile's epilogue when it has >= 8 K blocks (K = 1040: 9, the last partial), else after it
+    # (K = 640: 5). N = 2600 is off both tile grids.
+    spec = fp8gen.GemmSpec(out=out_name, tile=(128, width, 128))
     check(2000, 2600, k, "e4m3", "e4m3", "tensor", "tensor", out_name, generator, spec=spec)
 
 
-@pytest.mark.parametrize("kind_a,kind_b", [("tensor", "tensor"), ("row", "row"), ("group", "block")])
-def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind_a, kind_b, generator):
-    m, n, k = 1040, 2112, 640  # 153 tiles of 128x128 (two waves) against 99 of 128x192 (one)
-    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b).tile == (128, 192, 128)
+@pytest.mark.parametrize("kind_a,kind_b,width", [("tensor", "tensor", 176), ("row", "row", 192),
+                                                  ("group", "block", 192)])
+def test_gemm_picks_the_wide_tile_where_it_cuts_waves(kind_a, kind_b, width, generator):
+    m, n, k = 1040, 2112, 640  # 153 tiles of 128x128 (two waves) against 108 of 128x176 or 99 of 128x192 (one)
+    assert choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b).tile == (128, width, 128)
     check(m, n, k, "e4m3", "e4m3", kind_a, kind_b, "bf16", generator)
 
 

@@ -63,7 +63,7 @@ def test_decode_width_follows_the_bandwidth_model():
     assert choose_spec(64, 24576, 1536, "e4m3", "e4m3", "bf16", ScaleRecipe("group", dtype="ue8m0"), ue8m0).tile[1] == 64
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
     assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
-    assert tile(4096, 7168, 2048) == (128, 128, 128)  # prefill: unchanged
+    assert tile(4096, 7168, 2048, "row") == (128, 128, 128)  # prefill: not the decode model
     assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs
 
 
@@ -74,9 +74,12 @@ def test_wide_tiles_where_they_cut_waves():
 
     assert tile(8192, 8192) == (128, 192, 128)          # 31.03 -> 20.85 waves
     assert tile(8192, 8192, "row") == (128, 192, 128)
-    assert tile(4096, 2112) == (128, 192, 128)          # 5 -> 3 waves
+    assert tile(4096, 2112, "row") == (128, 192, 128)   # 5 -> 3 waves
+    assert tile(4096, 2112) == (128, 176, 128)          # per-tensor: 3 waves of narrower tiles
     assert tile(4096, 4096) == (128, 128, 128)          # 8 -> 6 waves of 1.5x the work each: no
-    assert tile(4096, 7168) == (128, 128, 128)          # 14 -> 10 waves: a tie, kept
+    assert tile(4096, 7168, "row") == (128, 128, 128)   # 14 -> 10 waves: a tie, kept
+    assert tile(4096, 7168) == (128, 176, 128)          # per-tensor: 14 -> 10 waves of 1.375x the work
+    assert tile(4096, 24576) == (128, 192, 128)         # 176 would be 34 waves against 192's 32
     assert tile(200, 264) == (128, 128, 128)            # one wave either way
     assert tile(8192, 8192, "group") == (128, 192, 128)  # float32 block scales: tiles straddle two blocks
     assert tile(4096, 4096, "group") == (128, 128, 128)
