@@ -117,21 +117,21 @@ def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
 
 
 def wide_tile_width(m: int, n: int, per_tensor: bool, sm_count: int = H100_SM_COUNT) -> int:
-    """128, or the wider tile the wave model favours by WIDE_TILE_MARGIN: 192, or for per-tensor scales 176."""
-    width = WIDE_TILE if wide_tile_pays(m, n, sm_count) else 128
-    if per_tensor:
-        best = wave_cost(m, n, width, WIDE_TILE_SPEED if width == WIDE_TILE else 1.0, sm_count)
-        if best >= WIDE_TILE_MARGIN * wave_cost(m, n, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
-            width = TENSOR_TILE
+    """128, or 192 where it pays (wide_tile_pays); with per-tensor scales then 176 where the wave model favours
+    it over that pick by WIDE_TILE_MARGIN."""
+    width, speed = (WIDE_TILE, WIDE_TILE_SPEED) if wide_tile_pays(m, n, sm_count) else (128, 1.0)
+    if per_tensor and wave_cost(m, n, width, speed, sm_count) >= WIDE_TILE_MARGIN * wave_cost(
+            m, n, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
+        return TENSOR_TILE
     return width
 
 
 def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> int:
     """Tile width of a grouped GEMM over `rows` rows in all (contiguous: M; masked: G x M_max, the experts'
-    capacity): 192 where the recipes take the wide tile and the wave model says it pays, as for one GEMM
-    (measured on DeepGEMM's contiguous shapes: +3% to +6% with block scales; docs/performance.md), else 128."""
-    if block_m == 128 and wide_tile_takes(scale_a, scale_b) and wide_tile_pays(rows, n):
-        return WIDE_TILE
+    capacity): as for one GEMM of those rows (measured on DeepGEMM's contiguous shapes: +3% to +6% with block
+    scales; docs/performance.md), without the per-tensor 176-wide tile (not timed on grouped kernels)."""
+    if block_m == 128 and wide_tile_takes(scale_a, scale_b):
+        return wide_tile_width(rows, n, per_tensor=False)
     return 128
 
 
