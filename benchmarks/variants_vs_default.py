@@ -8,6 +8,7 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants cluster --shapes suite --recipes block
     python benchmarks/variants_vs_default.py --variants stages --recipes tensor,block
     python benchmarks/variants_vs_default.py --variants widths --shapes suite
+    python benchmarks/variants_vs_default.py --variants tail --shapes suite
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
@@ -15,7 +16,9 @@ allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accu
 and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits)
 and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast) and stages (128x128 tiles with the
 most pipeline stages that fit, and one and two fewer) and widths (128-row tiles 144, 160, 176 and 192 wide,
-where B's scale blocks allow: widths between 128 and 192 fill the waves of shapes where neither does).
+where B's scale blocks allow: widths between 128 and 192 fill the waves of shapes where neither does) and
+tail (the widths the heuristics weigh, 128 and 192, per-tensor also 176, each with the default K split,
+which may split the last wave's tiles (heuristics.tail_split), and with split_k=1, no split).
 """
 
 from __future__ import annotations
@@ -37,6 +40,14 @@ QUICK_SHAPES = [(8192, 8192, 8192), (4096, 7168, 2048), (2048, 7168, 16384), (40
 
 
 DECODE_VARIANT_WIDTHS = (32, 48, 64, 96, 128)
+
+
+def tail_variants(kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]:
+    """(spec, split_k) pairs: each prefill width the heuristics weigh, with the default split and without."""
+    widths = (128, 176, 192) if kind_a == kind_b == "tensor" else (128, 192)
+    specs = [GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, width, 128))
+             for width in widths]
+    return [(spec, split) for spec in specs for split in (None, 1)]
 
 
 def decode_variants(m: int, kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]:
@@ -83,7 +94,7 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages", "widths"), default="pingpong")
+    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages", "widths", "tail"), default="pingpong")
     parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
     parser.add_argument("--recipes", default="tensor,row,block")
@@ -100,6 +111,8 @@ def main(argv=None) -> int:
         kinds = RECIPE_KINDS[recipe]
         if args.variants == "decode":
             return decode_variants(m, *kinds)
+        if args.variants == "tail":
+            return tail_variants(*kinds)
         return [(spec, None) for spec in variant_specs(args.variants, *kinds)]
 
     build_many(list(dict.fromkeys(spec for recipe in recipes for m, _, _ in shapes

@@ -14,6 +14,7 @@ from . import epilogue as epilogue_dsl
 from .abi import EpilogueArgs
 from .errors import Fp8genError, InputError
 from . import heuristics
+from .heuristics import NO_SPLIT, KSplit
 from . import tuning
 from .quantize import empty_rows_contiguous
 from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, tma_descriptor_2d
@@ -63,9 +64,10 @@ class Kernel:
         """D = epilogue((a * scale_a) @ (b * scale_b)^T) with this kernel's recipes and epilogue chain; see
         fp8gen.gemm for the conventions.
 
-        split_k: cut K into this many ranges computed by different CTAs and summed in a fixed order
-        (deterministic); None picks it from the shape (splits only when the output tiles leave most
-        SMs idle).
+        split_k: cut every tile's K into this many ranges computed by different CTAs and summed in a fixed
+        order (deterministic); 1: no split; None picks from the shape (heuristics.split_k: every tile split
+        when the tiles leave most SMs idle; heuristics.tail_split: only the last wave's tiles, when whole
+        tiles fill some waves and the last leaves at least half of the SMs idle).
         Epilogue arguments (each only for a kernel whose chain has the op): alpha (number or one-element
         float32 tensor, default 1), bias, residual (C of shape (M, N), may be `out`), beta (default 1),
         out_scale (FP8 output: D = saturate(x / out_scale), default 1), amax_out (one-element float32
@@ -92,7 +94,7 @@ class Kernel:
         m, k = a.shape
         n = b.shape[0]
         device = checks.check_same_device(a=a, b=b)
-        splits = self._splits(m, n, k, split_k, device.index)
+        split = self._splits(m, n, k, split_k, device.index)
         scales = (checks.scale_argument("scale_a", scale_a, self.spec.scale_a, m, k, device)
                   + checks.scale_argument("scale_b", scale_b, self.spec.scale_b, n, k, device))
         # 1xG group scales reach the kernel through TMA, in the layout TMA reads (a copy only if needed).
@@ -109,7 +111,7 @@ class Kernel:
             return result, None
         # The kernel writes D with TMA; other outputs go through a padded buffer and a copy.
         target = out if _tma_addressable(out) else _padded_output(m, n, self.out_dtype, device)
-        launch = self._prepare(a, b, scales, staged, target, m, n, k, splits, device.index, epilogue)
+        launch = self._prepare(a, b, scales, staged, target, m, n, k, split, device.index, epilogue)
         stream = _current_stream(device.index)
         launch.launch(stream)
         if target is not out:
@@ -117,8 +119,8 @@ class Kernel:
         # A split-K plan keeps its workspace: never one allocated inside a capture (the graph's pool owns it).
         replayable = (target is out and self._group_quantize is None and epilogue_given["amax_out"] is None
                       and all(s is None or s is given for s, given in zip(staged, (scale_a, scale_b)))
-                      and (splits == 1 or not torch.cuda.is_current_stream_capturing()))
-        plan = CallPlan(self, launch, out, allocate_out, stream if splits > 1 else None) if replayable else None
+                      and (split.splits == 1 or not torch.cuda.is_current_stream_capturing()))
+        plan = CallPlan(self, launch, out, allocate_out, stream if split.splits > 1 else None) if replayable else None
         return result, plan
 
     def _epilogue_arguments(self, m: int, n: int, device: torch.device, bias_stride_group: int = 0,
@@ -167,20 +169,24 @@ class Kernel:
         # Rows contiguous: the layout the next GEMM reads as its A group scales without a copy.
         return empty_rows_contiguous(m, ceil_div(n, op.group_size), checks.SCALE_DTYPES[op.dtype], device)
 
-    def _splits(self, m: int, n: int, k: int, split_k: int | None, device_index: int) -> int:
+    def _splits(self, m: int, n: int, k: int, split_k: int | None, device_index: int) -> KSplit:
         k_blocks = ceil_div(k, self.spec.tile[2])
         if self.spec.schedule == "pingpong":  # its consumers own whole tiles: no split-K reduction
             if split_k not in (None, 1):
                 raise InputError(f"split_k={split_k!r}: ping-pong kernels do not split K")
-            return 1
+            return NO_SPLIT
         if split_k is None:
-            return heuristics.split_k(m, n, k, self.spec.tile, _sm_count(device_index))
+            sm_count = _sm_count(device_index)
+            splits = heuristics.split_k(m, n, k, self.spec.tile, sm_count)
+            if splits > 1:
+                return KSplit(splits, 0)
+            return heuristics.tail_split(m, n, k, self.spec.tile, sm_count, self.spec.cluster[0])
         if not isinstance(split_k, int) or isinstance(split_k, bool) or not 1 <= split_k <= max(k_blocks, 1):
             raise InputError(f"split_k={split_k!r} must be an integer from 1 to the number of K blocks "
                              f"({k_blocks} for K={k} and BK={self.spec.tile[2]})")
-        return heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1
+        return KSplit(heuristics.balanced_splits(k_blocks, split_k) if k_blocks else 1, 0)
 
-    def _prepare(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, splits, device_index,
+    def _prepare(self, a, b, scales: tuple[int, ...], staged, out, m, n, k, split: KSplit, device_index,
                  epilogue: EpilogueArgs, groups: "GroupArguments | None" = None) -> PreparedLaunch:
         """The launch on 2-D views: a (M, K), b (rows, K) (rows = G * N for grouped kernels), out (M, N).
         It owns its split-K workspace, so a plan replaying it reuses the buffers (on one stream)."""
@@ -197,9 +203,11 @@ class Kernel:
             for operand, scale, box in (("a", staged[0], bm), ("b", staged[1], bn)))
         tma_d = _output_descriptor(out, m, n, launch)
         cluster_tiles = ceil_div(m, bm * cluster_m) * ceil_div(n, bn)
+        splits, first_split_tile = split
         k_blocks_per_split = ceil_div(ceil_div(k, bk), splits)
-        workspace = _split_workspace(cluster_tiles * cluster_m, splits, bm * bn, out.device)
-        clusters = min(cluster_tiles * splits, _sm_count(device_index) // cluster_m)
+        split_tiles = cluster_tiles - first_split_tile
+        workspace = _split_workspace(split_tiles * cluster_m, splits, bm * bn, out.device)
+        clusters = min(first_split_tile + split_tiles * splits, _sm_count(device_index) // cluster_m)
         shape = LaunchShape(grid=(clusters * cluster_m, 1, 1), block=(launch["threads"], 1, 1),
                             smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1))
         groups = groups or NO_GROUPS
@@ -207,7 +215,7 @@ class Kernel:
         params = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d,
                   POINTER(scale_a_ptr), INT64(scale_a_row), INT64(scale_a_group),
                   POINTER(scale_b_ptr), INT64(scale_b_row), INT64(scale_b_group),
-                  INT(m), INT(n), INT(k), INT(splits), INT(k_blocks_per_split),
+                  INT(m), INT(n), INT(k), INT(splits), INT(first_split_tile), INT(k_blocks_per_split),
                   POINTER(workspace.partials), POINTER(workspace.arrivals),
                   INT64(groups.scale_b_stride_group), POINTER(groups.info), INT(groups.rows), epilogue)
         return self._kernel().prepare(shape, device_index, params, owned=workspace.tensors)

@@ -70,7 +70,7 @@ def grouped_gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_
     epilogue, _ = kernel._epilogue_arguments(rows, n, device, bias_stride_group, alpha=alpha, bias=shared_bias,
                                              residual=None, beta=None, out_scale=out_scale, amax_out=amax_out,
                                              group_scales_out=None)
-    launch = kernel._prepare(a2, b2, scales, staged, out2, rows, n, k, 1, device.index, epilogue,
+    launch = kernel._prepare(a2, b2, scales, staged, out2, rows, n, k, heuristics.NO_SPLIT, device.index, epilogue,
                              GroupArguments(b_scale_args[3], info.data_ptr(), group_rows))
     launch.launch(api._current_stream(device.index))
     return out

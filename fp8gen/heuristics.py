@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 from .spec import GemmSpec, ScaleRecipe, ceil_div, spans_two_blocks_at_most
 
@@ -50,6 +51,14 @@ WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
 # runs (docs/performance.md, 2026-12-01 second session).
 TENSOR_TILE = 176
 TENSOR_TILE_SPEED = 1.02
+# What splitting the last wave's K (tail_split) adds to its units, in K blocks of MMA time: a fixed part
+# (pipeline fill, the partial tile's store, the epilogue) and a part per split (the last split reads every
+# other split's fp32 partial tile from L2 alone). Fitted to the suite's prefill shapes (H200, 2026-12-03,
+# docs/performance.md): with K = 1536 and 2048 the split did not pay, with K = 7168 three splits cut the last
+# wave to ~0.6 of a whole tile's time, eight splits to ~0.53.
+TAIL_SPLIT_COST_BLOCKS = 6
+TAIL_SPLIT_COST_BLOCKS_PER_SPLIT = 2
+TAIL_SPLIT_MAX_COST = 0.8
 
 
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
@@ -79,7 +88,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
     elif wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue):
         # (a residual's loads next to 96 accumulators per thread would spill)
-        block_n = wide_tile_width(m, n, per_tensor=scale_a.kind == scale_b.kind == "tensor")
+        block_n = wide_tile_width(m, n, k, per_tensor=scale_a.kind == scale_b.kind == "tensor")
     else:
         block_n = 128
     return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
@@ -104,34 +113,42 @@ def wide_tile_takes(scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> bool:
     return scale_a.kind in ("tensor", "row") and scale_b.kind in ("tensor", "row")
 
 
-def wave_cost(m: int, n: int, width: int, speed: float, sm_count: int = H100_SM_COUNT) -> float:
-    """Modelled time of 128-row tiles `width` wide: waves x tile width / per-element speed (each wave of
-    sm_count tiles takes as long as its slowest, full or not)."""
-    return ceil_div(ceil_div(m, 128) * ceil_div(n, width), sm_count) * width / speed
+def wave_cost(m: int, n: int, k: int, width: int, speed: float, sm_count: int = H100_SM_COUNT) -> float:
+    """Modelled time of 128-row tiles `width` wide: waves x tile width / per-element speed. Each wave of
+    sm_count tiles takes as long as its slowest, full or not, except a last wave whose K tail_split cuts
+    (tail_wave_cost). k = 0: the kernel never splits K."""
+    tiles = ceil_div(m, 128) * ceil_div(n, width)
+    split = tail_split(m, n, k, (128, width, 128), sm_count)
+    if split.splits == 1:
+        waves = ceil_div(tiles, sm_count)
+    else:
+        waves = split.first_tile // sm_count + tail_wave_cost(ceil_div(k, 128), split.splits)
+    return waves * width / speed
 
 
-def wide_tile_pays(m: int, n: int, sm_count: int = H100_SM_COUNT) -> bool:
+def wide_tile_pays(m: int, n: int, k: int, sm_count: int = H100_SM_COUNT) -> bool:
     """Whether 128x192 tiles beat 128x128 by WIDE_TILE_MARGIN in the wave model."""
-    return wave_cost(m, n, 128, 1.0, sm_count) >= WIDE_TILE_MARGIN * wave_cost(m, n, WIDE_TILE, WIDE_TILE_SPEED,
-                                                                              sm_count)
+    return wave_cost(m, n, k, 128, 1.0, sm_count) >= WIDE_TILE_MARGIN * wave_cost(m, n, k, WIDE_TILE, WIDE_TILE_SPEED,
+                                                                                 sm_count)
 
 
-def wide_tile_width(m: int, n: int, per_tensor: bool, sm_count: int = H100_SM_COUNT) -> int:
+def wide_tile_width(m: int, n: int, k: int, per_tensor: bool, sm_count: int = H100_SM_COUNT) -> int:
     """128, or 192 where it pays (wide_tile_pays); with per-tensor scales then 176 where the wave model favours
     it over that pick by WIDE_TILE_MARGIN."""
-    width, speed = (WIDE_TILE, WIDE_TILE_SPEED) if wide_tile_pays(m, n, sm_count) else (128, 1.0)
-    if per_tensor and wave_cost(m, n, width, speed, sm_count) >= WIDE_TILE_MARGIN * wave_cost(
-            m, n, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
+    width, speed = (WIDE_TILE, WIDE_TILE_SPEED) if wide_tile_pays(m, n, k, sm_count) else (128, 1.0)
+    if per_tensor and wave_cost(m, n, k, width, speed, sm_count) >= WIDE_TILE_MARGIN * wave_cost(
+            m, n, k, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
         return TENSOR_TILE
     return width
 
 
 def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> int:
     """Tile width of a grouped GEMM over `rows` rows in all (contiguous: M; masked: G x M_max, the experts'
-    capacity): as for one GEMM of those rows (measured on DeepGEMM's contiguous shapes: +3% to +6% with block
-    scales; docs/performance.md), without the per-tensor 176-wide tile (not timed on grouped kernels)."""
+    capacity): as for one GEMM of those rows without a K split (grouped kernels never split; measured on
+    DeepGEMM's contiguous shapes: +3% to +6% with block scales; docs/performance.md), without the
+    per-tensor 176-wide tile (not timed on grouped kernels)."""
     if block_m == 128 and wide_tile_takes(scale_a, scale_b):
-        return wide_tile_width(rows, n, per_tensor=False)
+        return wide_tile_width(rows, n, 0, per_tensor=False)
     return 128
 
 
@@ -181,6 +198,16 @@ def _spec_for(block_m: int, block_n: int, a: str, b: str, out: str, scale_a: Sca
                     epilogue=epilogue)
 
 
+class KSplit(NamedTuple):
+    """How a launch cuts K: the cluster tiles from `first_tile` on are split into `splits` ranges of K each
+    (reduced in a fixed order); those before it are whole."""
+    splits: int = 1
+    first_tile: int = 0
+
+
+NO_SPLIT = KSplit()
+
+
 def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -> int:
     """Split K when the output tiles fill less than half of the GPU: enough splits to give every SM a work
     unit, each with at least MIN_K_BLOCKS_PER_SPLIT K blocks; for DECODE_MODEL_MIN_M <= M <= DECODE_MAX_M
@@ -195,6 +222,33 @@ def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -
                                                      <= decode_seconds(m, n, k, tile, splits, sm_count)):
         return 1
     return splits
+
+
+def tail_split(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int, cluster_m: int = 1) -> KSplit:
+    """Split the K of the last wave's tiles when whole tiles fill at least one wave and the last leaves SMs
+    idle: those SMs then share that wave's K. The split count is the one with the least modelled time
+    (tail_wave_cost; at most as many units as the wave has SMs, each with at least MIN_K_BLOCKS_PER_SPLIT K
+    blocks), and the split is made only where that time is below TAIL_SPLIT_MAX_COST of a whole tile's.
+    Tiles are cluster tiles: `cluster_m` CTAs each, sm_count // cluster_m of them per wave."""
+    bm, bn, bk = tile
+    tiles = ceil_div(m, bm * cluster_m) * ceil_div(n, bn)
+    per_wave = sm_count // cluster_m
+    whole_waves, last_wave = divmod(tiles, per_wave)
+    k_blocks = ceil_div(k, bk)
+    if whole_waves == 0 or last_wave == 0 or k_blocks == 0:
+        return NO_SPLIT
+    most = min(per_wave // last_wave, k_blocks // MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS)
+    candidates = {balanced_splits(k_blocks, splits) for splits in range(2, most + 1)}
+    best = min(sorted(candidates), key=lambda splits: tail_wave_cost(k_blocks, splits), default=1)
+    if best == 1 or tail_wave_cost(k_blocks, best) > TAIL_SPLIT_MAX_COST:
+        return NO_SPLIT
+    return KSplit(best, whole_waves * per_wave)
+
+
+def tail_wave_cost(k_blocks: int, splits: int) -> float:
+    """Modelled time of a last wave whose tiles' K is split, relative to a wave of whole tiles: a unit's K
+    blocks plus what the split adds (TAIL_SPLIT_COST_BLOCKS, TAIL_SPLIT_COST_BLOCKS_PER_SPLIT)."""
+    return (ceil_div(k_blocks, splits) + TAIL_SPLIT_COST_BLOCKS + TAIL_SPLIT_COST_BLOCKS_PER_SPLIT * splits) / k_blocks
 
 
 def balanced_splits(k_blocks: int, splits: int) -> int:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fp8gen import GemmSpec, ScaleRecipe
+from fp8gen.heuristics import tail_split
 from tests.gpu.support import check_recipe_gemm, prebuild
 
 PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group")]
@@ -37,6 +38,17 @@ def test_cluster_matches_reference(kind_a, kind_b, out_name, m, n, k, generator)
 def test_cluster_with_split_k(splits, generator):
     check_recipe_gemm(300, 500, 128 * 11 + 16, "e4m3", "e4m3", "group", "block", "bf16", generator,
                       split_k=splits, spec=cluster_spec("group", "block", "bf16"))
+
+
+@pytest.mark.parametrize("kind_a,kind_b", [("tensor", "tensor"), ("group", "block")])
+def test_cluster_with_split_tail(kind_a, kind_b, generator):
+    # Six tile rows (three cluster rows) and one more tile column than a third of the clusters per wave:
+    # one wave of whole cluster tiles, the rest split in K (heuristics.tail_split).
+    spec = cluster_spec(kind_a, kind_b, "bf16")
+    clusters = torch.cuda.get_device_properties(0).multi_processor_count // 2
+    m, n, k = 6 * 128 - 50, (clusters // 3 + 1) * 128 - 30, 128 * 40 + 16
+    assert tail_split(m, n, k, spec.tile, 2 * clusters, cluster_m=2).splits > 1
+    check_recipe_gemm(m, n, k, "e4m3", "e4m3", kind_a, kind_b, "bf16", generator, spec=spec)
 
 
 def test_cluster_fast_accumulation(generator):

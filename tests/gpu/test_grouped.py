@@ -46,7 +46,7 @@ def tile_width(request, monkeypatch):
     192-wide tile that larger problems take (it reads B rows and block scales past an expert's N: the next
     expert's, or out of bounds for the last, in columns that are then not stored)."""
     if request.param == "192-wide":
-        monkeypatch.setattr(heuristics, "wide_tile_pays", lambda m, n, sm_count=0: True)
+        monkeypatch.setattr(heuristics, "wide_tile_pays", lambda m, n, k, sm_count=0: True)
     return request.param
 
 

@@ -3,7 +3,8 @@
 import pytest
 
 from fp8gen.epilogue import EpilogueOp
-from fp8gen.heuristics import balanced_splits, choose_spec, grouped_block_n, split_k
+from fp8gen.heuristics import (NO_SPLIT, TAIL_SPLIT_COST_BLOCKS, TAIL_SPLIT_COST_BLOCKS_PER_SPLIT, KSplit,
+                               balanced_splits, choose_spec, grouped_block_n, split_k, tail_split, tail_wave_cost)
 from fp8gen.errors import SpecError
 from fp8gen.spec import ScaleRecipe
 
@@ -36,6 +37,27 @@ def test_decode_splits_k_only_where_the_model_says_it_pays():
     assert split_k(64, 7168, 16384, (64, 112, 128), H100_SMS) == 2  # 128 K blocks: the split pays
     assert split_k(1, 8192, 8192, (64, 128, 128), H100_SMS) == 2  # below the model's M: SM-filling rule
     assert split_k(256, 2048, 8192, (128, 128, 128), H100_SMS) == 4  # above decode M: SM-filling rule
+
+
+def test_tail_split_cuts_the_last_wave_where_the_model_says_it_pays():
+    # 4096x7168 in 128x192 tiles: 32 x 38 = 1216 tiles, 9 waves of 132 and 28 tiles left; of the split
+    # counts up to 4 (132 // 28) the model likes 4 (32 K blocks each) best.
+    assert tail_split(4096, 7168, 16384, (128, 192, 128), H100_SMS) == KSplit(4, 9 * 132)
+    assert tail_wave_cost(128, 4) == (32 + TAIL_SPLIT_COST_BLOCKS + 4 * TAIL_SPLIT_COST_BLOCKS_PER_SPLIT) / 128
+    # 8192^3 in 128x128 tiles leaves 4 tiles: 16 splits of 4 K blocks would cost more in reductions than 5.
+    assert tail_split(8192, 8192, 8192, (128, 128, 128), H100_SMS) == KSplit(5, 31 * 132)
+    # Short K: the split's own cost outweighs the idle SMs (measured: K = 1536 and 2048 did not gain).
+    assert tail_split(4096, 7168, 2048, (128, 192, 128), H100_SMS) == NO_SPLIT
+    assert tail_split(4096, 24576, 1536, (128, 192, 128), H100_SMS) == NO_SPLIT
+    # 1024 tiles of 128x128: a last wave of 100 tiles leaves too few SMs for two splits each.
+    assert tail_split(4096, 4096, 7168, (128, 128, 128), H100_SMS) == NO_SPLIT
+    # Less than one wave (heuristics.split_k's case), exact waves, too few K blocks, no K.
+    assert tail_split(1024, 1024, 8192, (128, 128, 128), H100_SMS) == NO_SPLIT
+    assert tail_split(128 * 132, 128, 8192, (128, 128, 128), H100_SMS) == NO_SPLIT
+    assert tail_split(4096, 7168, 512, (128, 192, 128), H100_SMS) == NO_SPLIT
+    assert tail_split(4096, 7168, 0, (128, 192, 128), H100_SMS) == NO_SPLIT
+    # Clusters of two: 66 cluster tiles per wave; 16 x 38 = 608 = 9 x 66 + 14.
+    assert tail_split(4096, 7168, 16384, (128, 192, 128), H100_SMS, cluster_m=2) == KSplit(4, 9 * 66)
 
 
 def test_decode_tiles_are_64_rows():
@@ -77,7 +99,8 @@ def test_wide_tiles_where_they_cut_waves():
     assert tile(4096, 2112, "row") == (128, 192, 128)   # 5 -> 3 waves
     assert tile(4096, 2112) == (128, 176, 128)          # per-tensor: 3 waves of narrower tiles
     assert tile(4096, 4096) == (128, 128, 128)          # 8 -> 6 waves of 1.5x the work each: no
-    assert tile(4096, 7168, "row") == (128, 128, 128)   # 14 -> 10 waves: a tie, kept
+    assert tile(4096, 7168, "row") == (128, 192, 128)   # 14 -> 9 waves and a last one split in K (tail_split)
+    assert tile(4096, 4096, "row") == (128, 128, 128)   # 8 -> 5 waves and a split last: 1.5x the work each
     assert tile(4096, 7168) == (128, 176, 128)          # per-tensor: 14 -> 10 waves of 1.375x the work
     assert tile(4096, 24576) == (128, 192, 128)         # 176 would be 34 waves against 192's 32
     assert tile(200, 264) == (128, 128, 128)            # one wave either way

@@ -134,9 +134,10 @@ def test_ping_pong_kernels_refuse_split_k():
 
     from fp8gen.api import Kernel
     from fp8gen.errors import InputError
+    from fp8gen.heuristics import NO_SPLIT
 
     kernel = SimpleNamespace(spec=GemmSpec(tile=(64, 128, 128), schedule="pingpong"))
-    assert Kernel._splits(kernel, 64, 512, 8192, None, 0) == 1  # no device query: ping-pong never splits
-    assert Kernel._splits(kernel, 64, 512, 8192, 1, 0) == 1
+    assert Kernel._splits(kernel, 64, 512, 8192, None, 0) == NO_SPLIT  # no device query: ping-pong never splits
+    assert Kernel._splits(kernel, 64, 512, 8192, 1, 0) == NO_SPLIT
     with pytest.raises(InputError, match="ping-pong kernels do not split K"):
         Kernel._splits(kernel, 64, 512, 8192, 4, 0)

@@ -109,6 +109,8 @@ struct GemmConfig {
   static constexpr int kOutputTiles = PingPong ? 2 : 1;
   using Epilogue = EpilogueChain;  // an epilogue::Chain<Ops...>
   static constexpr Grouping kGrouping = Grouping_;
+  // Kernels whose K the host may split: not ping-pong (its consumers own whole tiles), not grouped.
+  static constexpr bool kSplitsK = !PingPong && Grouping_ == Grouping::None;
   static_assert(Grouping_ == Grouping::None || ClusterM == 1, "grouped kernels run without clusters");
 };
 
@@ -136,9 +138,10 @@ struct GemmProblem {
   int N;
   int K;
   int splits;                // split-K factor (1: each CTA computes whole tiles)
+  int split_first;           // splits > 1: the first split cluster tile (those before are whole)
   int k_blocks_per_split;
-  float* split_partials;     // splits > 1: fp32 partial tiles, [tile][split][element][consumer thread]
-  int* split_arrivals;       // splits > 1: one zeroed counter per tile
+  float* split_partials;     // splits > 1: fp32 partial tiles, [split tile][split][element][consumer thread]
+  int* split_arrivals;       // splits > 1: one zeroed counter per split tile
   int const* group_info;     // grouped: the expert of each row (contiguous) or each expert's row count (masked)
   int group_rows;            // masked: rows per expert in A and D
 
@@ -170,9 +173,11 @@ struct GemmProblem {
   template <class Config>
   __device__ __forceinline__ WorkScheduler scheduler() const {
     int const rank = Config::kClusterM > 1 ? static_cast<int>(cute::block_rank_in_cluster()) : 0;
+    int const k_blocks = (K + Config::kBlockK - 1) / Config::kBlockK;
+    // (Constants where the host never splits: the unsplit units then cost no registers.)
     return WorkScheduler{TileScheduler(M, N, Config::kBlockM * Config::kClusterM, Config::kBlockN, Config::kGroupM),
-                         splits, k_blocks_per_split, (K + Config::kBlockK - 1) / Config::kBlockK,
-                         Config::kClusterM, rank};
+                         Config::kSplitsK ? splits : 1, Config::kSplitsK ? split_first : 0,
+                         Config::kSplitsK ? k_blocks_per_split : k_blocks, k_blocks, Config::kClusterM, rank};
   }
 };
 
@@ -448,24 +453,24 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
   constexpr int kElements = cute::size(Accum{});
   // Named barrier 0..ConsumerWGs-1 belong to the epilogue's warpgroups.
   constexpr int kBarrier = Config::kConsumerWGs;
-  int64_t const tile_base = static_cast<int64_t>(unit.tile) * p.splits * kElements * kThreads;
+  int64_t const tile_base = static_cast<int64_t>(unit.split_tile) * unit.splits * kElements * kThreads;
   float* mine = p.split_partials + tile_base + static_cast<int64_t>(unit.split) * kElements * kThreads;
   CUTE_UNROLL
   for (int i = 0; i < kElements; ++i) __stcg(mine + i * kThreads + consumer_thread, accum(i));
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   if (consumer_thread == 0) {
-    int const arrived = split_arrive(p.split_arrivals + unit.tile);
-    smem.split_is_last = arrived == p.splits - 1;
+    int const arrived = split_arrive(p.split_arrivals + unit.split_tile);
+    smem.split_is_last = arrived == unit.splits - 1;
   }
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   bool const last = smem.split_is_last;
   // Every thread has read the flag before the next tile's arrival may rewrite it.
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   if (!last) return false;
-  if (consumer_thread == 0) p.split_arrivals[unit.tile] = 0;  // ready for the next launch
+  if (consumer_thread == 0) p.split_arrivals[unit.split_tile] = 0;  // ready for the next launch
   CUTE_UNROLL
   for (int i = 0; i < kElements; ++i) accum(i) = 0.f;
-  for (int split = 0; split < p.splits; ++split) {
+  for (int split = 0; split < unit.splits; ++split) {
     float const* partial = p.split_partials + tile_base + static_cast<int64_t>(split) * kElements * kThreads;
     CUTE_UNROLL
     for (int i = 0; i < kElements; ++i) accum(i) += __ldcg(partial + i * kThreads + consumer_thread);
@@ -530,8 +535,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     smem.epilogue_factors[consumer].wait(factor_phase);  // long since copied: the mainloop overlapped it
     factor_phase ^= 1u;
   };
-  // Deferred epilogue (cooperative one-partial kernels with per-tensor scales and no epilogue ops, without a
-  // K split): a finished tile's epilogue runs after the next tile's first MMA batch is issued, so the tensor
+  // Deferred epilogue (whole tiles of cooperative one-partial kernels with per-tensor scales and no epilogue
+  // ops): a finished tile's epilogue runs after the next tile's first MMA batch is issued, so the tensor
   // cores work through part of it (they idled through all of it: 6-9% of a long-K GEMM's time, measured by
   // removing the epilogue). Measured: per-tensor +3-6% where the next tile has at least kMinDeferKBlocks K
   // blocks; per-row -0.5%, block scales -3%, K = 512 -4%; epilogue ops spilled next to the in-flight
@@ -553,7 +558,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     int const group = p.group_of<Config>(t.m_block);
     if (group < 0) continue;
     if constexpr (kDeferEpilogue) {
-      if (p.splits == 1) {
+      if (unit.splits == 1) {
         if (pending && unit.k_blocks >= kMinDeferKBlocks) {
           smem.barriers.consumer_wait(st);
           issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
@@ -571,6 +576,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
         prev = t;
         continue;
       }
+      if (pending) store_pending();  // a split unit follows: it uses the accumulators from its first MMA
+      pending = false;
     }
     if (Config::kPingPong && (turn++ % 2) != consumer) {
       st.template advance_by<Config::kStages>(unit.k_blocks);  // the other consumer's stages
@@ -598,7 +605,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     // Split-K's reduction synchronizes both consumers on one tile: cooperative kernels only (the host
     // never splits a ping-pong kernel's K).
     if constexpr (!Config::kPingPong) {
-      if (p.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
+      if (unit.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
     }
     store_tile(t, tile_scales);
   }

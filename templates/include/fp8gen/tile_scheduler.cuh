@@ -34,13 +34,17 @@ struct TileScheduler {
 // Work units: one (cluster tile, split) pair each. A cluster tile is ClusterM
 // vertically adjacent output tiles, one per CTA of the cluster (they share B
 // through TMA multicast); the tile grid is rasterized in cluster tiles.
-// Split-K cuts each tile's K blocks into `splits` ranges of
-// `k_blocks_per_split` (the host guarantees none is empty); the splits of a
-// tile are consecutive units, so they run at the same time and their partial
-// sums meet in L2.
+// Split-K cuts the K blocks of the cluster tiles from `split_first` on into
+// `splits` ranges of `k_blocks_per_split` (the host guarantees none is empty);
+// the tiles before it are whole units. All tiles split (split_first = 0) when
+// the tiles alone leave most SMs idle; only the last, partial wave's tiles
+// when whole tiles fill some waves (the idle SMs of that wave share its
+// tiles' K). The splits of a tile are consecutive units, so they run at the
+// same time and their partial sums meet in L2.
 struct WorkUnit {
   TileCoord tile_coord;
-  int tile;  // linear index of this CTA's output tile (split-K partials and counters)
+  int split_tile;  // split units: this CTA's tile among the split ones (partials and counters)
+  int splits;      // 1: a whole tile
   int split;
   int k_block_begin;
   int k_blocks;
@@ -49,22 +53,29 @@ struct WorkUnit {
 struct WorkScheduler {
   TileScheduler cluster_tiles;
   int splits;
+  int split_first;
   int k_blocks_per_split;
   int k_blocks_total;
   int cluster_m;
   int rank;  // of this CTA in its cluster
 
-  __device__ __forceinline__ int num_units() const { return cluster_tiles.num_tiles() * splits; }
+  __device__ __forceinline__ int num_units() const {
+    return split_first + (cluster_tiles.num_tiles() - split_first) * splits;
+  }
   __device__ __forceinline__ int first_unit() const { return blockIdx.x / cluster_m; }
   __device__ __forceinline__ int unit_stride() const { return gridDim.x / cluster_m; }
 
   __device__ __forceinline__ WorkUnit unit(int linear) const {
-    int const cluster_tile = linear / splits;
-    int const split = linear % splits;
+    if (linear < split_first) {
+      TileCoord const c = cluster_tiles.coord(linear);
+      return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, 0, 1, 0, 0, k_blocks_total};
+    }
+    int const split_tile = (linear - split_first) / splits;
+    int const split = (linear - split_first) % splits;
     int const begin = split * k_blocks_per_split;
-    TileCoord const c = cluster_tiles.coord(cluster_tile);
-    return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, cluster_tile * cluster_m + rank, split, begin,
-                    min(k_blocks_per_split, k_blocks_total - begin)};
+    TileCoord const c = cluster_tiles.coord(split_first + split_tile);
+    return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, split_tile * cluster_m + rank, splits, split,
+                    begin, min(k_blocks_per_split, k_blocks_total - begin)};
   }
 };
 
