@@ -9,6 +9,7 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants stages --recipes tensor,block
     python benchmarks/variants_vs_default.py --variants widths --shapes suite
     python benchmarks/variants_vs_default.py --variants tail --shapes suite
+    python benchmarks/variants_vs_default.py --variants tail --shapes benchmarks/tail_check_shapes.toml
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 
@@ -95,16 +97,18 @@ def label(spec: GemmSpec) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages", "widths", "tail"), default="pingpong")
-    parser.add_argument("--shapes", choices=("quick", "suite"), default="quick",
-                        help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml")
+    parser.add_argument("--shapes", default="quick",
+                        help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml; "
+                             "or a shape file in that format (all its shapes)")
     parser.add_argument("--recipes", default="tensor,row,block")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     if args.variants == "decode":
         shapes = [(m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"decode"})]
     else:
-        shapes = QUICK_SHAPES if args.shapes == "quick" else [
-            (m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"prefill", "square"})]
+        shapes = (QUICK_SHAPES if args.shapes == "quick" else
+                  [(m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"prefill", "square"})]
+                  if args.shapes == "suite" else [(m, n, k) for _, m, n, k in load_shapes(Path(args.shapes))])
     recipes = args.recipes.split(",")
 
     def variants_for(recipe: str, m: int) -> list[tuple[GemmSpec, int | None]]:
