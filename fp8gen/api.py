@@ -67,7 +67,7 @@ class Kernel:
         split_k: cut every tile's K into this many ranges computed by different CTAs and summed in a fixed
         order (deterministic); 1: no split; None picks from the shape (heuristics.split_k: every tile split
         when the tiles leave most SMs idle; heuristics.tail_split: only the last wave's tiles, when whole
-        tiles fill some waves and the last leaves at least half of the SMs idle).
+        tiles fill some waves and the last wave's idle SMs gain more than the split costs).
         Epilogue arguments (each only for a kernel whose chain has the op): alpha (number or one-element
         float32 tensor, default 1), bias, residual (C of shape (M, N), may be `out`), beta (default 1),
         out_scale (FP8 output: D = saturate(x / out_scale), default 1), amax_out (one-element float32
