@@ -11,6 +11,7 @@ import fp8gen
 from fp8gen import GemmSpec, InputError
 from fp8gen.epilogue import EpilogueOp
 from fp8gen.checks import VECTOR_DTYPES
+from fp8gen.heuristics import tail_split
 from tests.gpu.support import OUT, expand_scale, gemm_error, prebuild, random_fp8, random_scales
 
 M, N, K = 200, 264, 512  # M and N off the 128 tile grid
@@ -146,6 +147,24 @@ def test_chain_matches_float64_reference(name, out_name, generator):
     assert not torch.isnan(out).any(), "some output elements were not written"
     err = p.error(out, ref)
     assert err <= tolerance, f"{name} -> {out_name}: relative error {err:.3e}"
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+@pytest.mark.parametrize("out_name", list(OUT))
+def test_chain_after_a_split_tail(name, out_name, generator):
+    # Whole tiles fill one wave; the few tiles left are split in K (heuristics.tail_split) and only the
+    # last split of each runs the chain, after summing the partials.
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    m, n, k = 300, (sms // 3 + 1) * 128 - 20, 128 * 40 + 48
+    assert tail_split(m, n, k, (128, 128, 128), sms).splits > 1
+    p = Problem(generator, m, n, k, output_rms=2.0)
+    dtype, tolerance = OUT[out_name]
+    out = nan_output(m, n, dtype)
+    _, ref = p.run(CHAINS[name], out_name, out=out)
+    torch.cuda.synchronize()
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    err = p.error(out, ref)
+    assert err <= tolerance, f"{name} -> {out_name} with a split tail: relative error {err:.3e}"
 
 
 def test_alpha_from_a_device_scalar_and_residual_aliasing_the_output(generator):
