@@ -129,6 +129,22 @@ def test_ping_pong_schedule():
         GemmSpec(tile=(64, 128, 128), schedule="pingpong", grouping="masked")
 
 
+def test_default_split_of_a_cooperative_kernel(monkeypatch):
+    from types import SimpleNamespace
+
+    from fp8gen import api
+    from fp8gen.api import Kernel
+    from fp8gen.heuristics import NO_SPLIT, KSplit
+
+    monkeypatch.setattr(api, "_sm_count", lambda device_index: 132)
+    kernel = SimpleNamespace(spec=GemmSpec(tile=(128, 192, 128)))
+    # 1216 tiles: 9 whole waves, then the last 28 tiles in 4 K ranges each (heuristics.tail_split).
+    assert Kernel._splits(kernel, 4096, 7168, 16384, None, 0) == KSplit(4, 9 * 132)
+    assert Kernel._splits(kernel, 4096, 7168, 16384, 1, 0) == NO_SPLIT  # split_k=1: no split at all
+    assert Kernel._splits(kernel, 4096, 7168, 16384, 3, 0) == KSplit(3, 0)  # explicit: every tile
+    assert Kernel._splits(kernel, 256, 2048, 8192, None, 0) == KSplit(6, 0)  # 22 tiles: each split 6 ways
+
+
 def test_ping_pong_kernels_refuse_split_k():
     from types import SimpleNamespace
 
