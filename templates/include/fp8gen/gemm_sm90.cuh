@@ -453,14 +453,14 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
   constexpr int kElements = cute::size(Accum{});
   // Named barrier 0..ConsumerWGs-1 belong to the epilogue's warpgroups.
   constexpr int kBarrier = Config::kConsumerWGs;
-  int64_t const tile_base = static_cast<int64_t>(unit.split_tile) * unit.splits * kElements * kThreads;
+  int64_t const tile_base = static_cast<int64_t>(unit.split_tile) * p.splits * kElements * kThreads;
   float* mine = p.split_partials + tile_base + static_cast<int64_t>(unit.split) * kElements * kThreads;
   CUTE_UNROLL
   for (int i = 0; i < kElements; ++i) __stcg(mine + i * kThreads + consumer_thread, accum(i));
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   if (consumer_thread == 0) {
     int const arrived = split_arrive(p.split_arrivals + unit.split_tile);
-    smem.split_is_last = arrived == unit.splits - 1;
+    smem.split_is_last = arrived == p.splits - 1;
   }
   cutlass::arch::NamedBarrier::arrive_and_wait(kThreads, kBarrier);
   bool const last = smem.split_is_last;
@@ -470,7 +470,7 @@ __device__ __forceinline__ bool reduce_splits(Accum& accum, GemmProblem const& p
   if (consumer_thread == 0) p.split_arrivals[unit.split_tile] = 0;  // ready for the next launch
   CUTE_UNROLL
   for (int i = 0; i < kElements; ++i) accum(i) = 0.f;
-  for (int split = 0; split < unit.splits; ++split) {
+  for (int split = 0; split < p.splits; ++split) {
     float const* partial = p.split_partials + tile_base + static_cast<int64_t>(split) * kElements * kThreads;
     CUTE_UNROLL
     for (int i = 0; i < kElements; ++i) accum(i) += __ldcg(partial + i * kThreads + consumer_thread);
@@ -558,7 +558,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     int const group = p.group_of<Config>(t.m_block);
     if (group < 0) continue;
     if constexpr (kDeferEpilogue) {
-      if (unit.splits == 1) {
+      if (!sched.is_split(u)) {
         if (pending && unit.k_blocks >= kMinDeferKBlocks) {
           smem.barriers.consumer_wait(st);
           issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
@@ -605,7 +605,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     // Split-K's reduction synchronizes both consumers on one tile: cooperative kernels only (the host
     // never splits a ping-pong kernel's K).
     if constexpr (!Config::kPingPong) {
-      if (unit.splits > 1 && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
+      if (sched.is_split(u) && !reduce_splits<Config>(f.accum, p, smem, unit, consumer_thread)) continue;
     }
     store_tile(t, tile_scales);
   }

@@ -44,7 +44,6 @@ struct TileScheduler {
 struct WorkUnit {
   TileCoord tile_coord;
   int split_tile;  // split units: this CTA's tile among the split ones (partials and counters)
-  int splits;      // 1: a whole tile
   int split;
   int k_block_begin;
   int k_blocks;
@@ -62,20 +61,23 @@ struct WorkScheduler {
   __device__ __forceinline__ int num_units() const {
     return split_first + (cluster_tiles.num_tiles() - split_first) * splits;
   }
+  // Whether unit `linear` is one split of a tile (asked from the unit index, not kept in WorkUnit: a
+  // register live across the mainloop made a per-row x block kernel spill).
+  __device__ __forceinline__ bool is_split(int linear) const { return splits > 1 && linear >= split_first; }
   __device__ __forceinline__ int first_unit() const { return blockIdx.x / cluster_m; }
   __device__ __forceinline__ int unit_stride() const { return gridDim.x / cluster_m; }
 
   __device__ __forceinline__ WorkUnit unit(int linear) const {
     if (linear < split_first) {
       TileCoord const c = cluster_tiles.coord(linear);
-      return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, 0, 1, 0, 0, k_blocks_total};
+      return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, 0, 0, 0, k_blocks_total};
     }
     int const split_tile = (linear - split_first) / splits;
     int const split = (linear - split_first) % splits;
     int const begin = split * k_blocks_per_split;
     TileCoord const c = cluster_tiles.coord(split_first + split_tile);
-    return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, split_tile * cluster_m + rank, splits, split,
-                    begin, min(k_blocks_per_split, k_blocks_total - begin)};
+    return WorkUnit{TileCoord{c.m_block * cluster_m + rank, c.n_block}, split_tile * cluster_m + rank, split, begin,
+                    min(k_blocks_per_split, k_blocks_total - begin)};
   }
 };
 
