@@ -33,8 +33,8 @@ SMEM_LIMIT_BYTES = 232448
 # Per stage: two 8-byte mbarriers. The staged scale buffers are 128-byte aligned; the whole
 # plan is rounded to 1 KiB (the operand tiles' alignment) plus 1 KiB to align the base.
 BARRIER_BYTES_PER_STAGE = 16
-# The ping-pong consumers' two turn barriers, the split-K broadcast flag and (without per-row scales) the
-# empty epilogue factor tiles, padded.
+# The ping-pong consumers' two turn barriers, the split-K broadcast flag and the empty epilogue factor
+# tiles (without per-row scales) and column tiles (without a column bias), padded.
 CONTROL_BYTES = 32
 SCALE_BUFFER_ALIGNMENT = 128
 SMEM_ALIGNMENT = 1024
@@ -273,6 +273,15 @@ class GemmSpec:
         return self.consumer_warpgroups * (-(-4 * rows // 16) * 16 + -(-4 * columns // 16) * 16 + 16)
 
     @property
+    def epilogue_column_bytes(self) -> int:
+        """The column bias of each consumer's tile, copied into shared memory when the tile starts
+        (fp8gen/epilogue_ops.cuh's ColumnVectorTile: a 16-byte aligned array and an mbarrier); 0 without one."""
+        bias = epilogue_dsl.find(self.epilogue, "bias")
+        if bias is None or bias.axis != "column":
+            return 0
+        return self.consumer_warpgroups * (-(-(self.tile[1] * OUT_BYTES[bias.dtype] + 8) // 16) * 16)
+
+    @property
     def output_tile_bytes(self) -> int:
         """The TMA-store epilogue stages one BM x BN output tile in shared memory (ping-pong: one per consumer)."""
         bm, bn, _ = self.tile
@@ -315,7 +324,7 @@ class GemmSpec:
     def smem_bytes(self, stages: int) -> int:
         """Dynamic shared memory the kernel is launched with (the template checks it against its layout)."""
         used = (stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + 2 * SCALE_BUFFER_ALIGNMENT + self.output_tile_bytes
-                + CONTROL_BYTES + self.epilogue_factor_bytes)
+                + CONTROL_BYTES + self.epilogue_factor_bytes + self.epilogue_column_bytes)
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
 
     def _max_stages(self) -> int:

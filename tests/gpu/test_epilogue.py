@@ -54,6 +54,19 @@ WIDE_CHAINS = {
     "row_bias_silu": [{"op": "bias", "axis": "row", "dtype": "f16"}, "silu"],
 }
 
+# Deferred epilogues: a CTA runs a finished tile's chain while its next tile's first MMA batch is in flight
+# (one-partial tiles with per-tensor scales, chains without residual or erf gelu, next tile of >= 8 K
+# blocks). More tiles than SMs (132 on H100 / H200) and no split, so most CTAs defer at least once.
+DEFER_M, DEFER_N, DEFER_K = 2200, 1544, 1104  # 18 x 9 tiles of 128x192 (both edges partial), 9 K blocks
+DEFER_CHAINS = {
+    "bias_gelu_tanh": ["bias", "gelu_tanh"],
+    "bias_f32_silu": [{"op": "bias", "axis": "column", "dtype": "f32"}, "silu"],
+    "alpha_bias_relu": ["alpha", "bias", "relu"],
+}
+# The column bias is copied into shared memory per tile: whole pairs asynchronously where it is contiguous
+# and pair-aligned, element by element otherwise.
+BIAS_LAYOUTS = ("contiguous", "strided", "misaligned")
+
 
 @pytest.fixture(scope="module", autouse=True)
 def kernels_built():
@@ -65,7 +78,8 @@ def kernels_built():
                  + [spec(fmt, ["bias", "gelu", {"op": "group_quantize", "dtype": d}]) for fmt in FP8_OUT
                     for d in ("f32", "ue8m0")]
                  + [spec(out, chain, tile=tile) for chain in WIDE_CHAINS.values() for out in OUT for tile in WIDE_TILES]
-                 + [spec(out, ["bias", "gelu", "amax"], tile=WIDE) for out in ("e4m3", "f32")])
+                 + [spec(out, ["bias", "gelu", "amax"], tile=WIDE) for out in ("e4m3", "f32")]
+                 + [spec(out, chain, tile=tile) for chain in DEFER_CHAINS.values() for out in OUT for tile in WIDE_TILES])
 
 
 class Problem:
@@ -201,6 +215,43 @@ def test_wide_tile_chain_matches_float64_reference(name, out_name, tile, generat
     assert result is out and not torch.isnan(out).any(), "some output elements were not written"
     err = p.error(out, ref)
     assert err <= tolerance, f"{name} -> {out_name} on {tile}: relative error {err:.3e}"
+
+
+def bias_in_layout(p: Problem, layout: str, length: int, dtype: torch.dtype) -> torch.Tensor:
+    if layout == "contiguous":
+        return p.vector(length, dtype)
+    if layout == "strided":
+        return p.vector(2 * length, dtype)[::2]
+    return p.vector(length + 1, dtype)[1:]  # one element past an aligned base: no pair is one aligned load
+
+
+@pytest.mark.parametrize("tile", WIDE_TILES, ids=lambda t: f"{t[0]}x{t[1]}")
+@pytest.mark.parametrize("name", list(DEFER_CHAINS))
+@pytest.mark.parametrize("out_name", list(OUT))
+def test_deferred_chain_matches_float64_reference(name, out_name, tile, generator):
+    p = Problem(generator, DEFER_M, DEFER_N, DEFER_K, output_rms=2.0)
+    dtype, tolerance = OUT[out_name]
+    out = nan_output(DEFER_M, DEFER_N, dtype)
+    _, ref = p.run(DEFER_CHAINS[name], out_name, tile=tile, out=out, split_k=1)
+    torch.cuda.synchronize()
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    err = p.error(out, ref)
+    assert err <= tolerance, f"{name} -> {out_name} on {tile}, deferred: relative error {err:.3e}"
+
+
+@pytest.mark.parametrize("tile", WIDE_TILES, ids=lambda t: f"{t[0]}x{t[1]}")
+@pytest.mark.parametrize("layout", BIAS_LAYOUTS)
+@pytest.mark.parametrize("dtype_name", ["bf16", "f32"])
+def test_column_bias_in_any_layout(layout, dtype_name, tile, generator):
+    p = Problem(generator, DEFER_M, DEFER_N, DEFER_K, output_rms=2.0)
+    chain = [{"op": "bias", "axis": "column", "dtype": dtype_name}, "silu"] if dtype_name == "f32" else ["bias", "gelu_tanh"]
+    bias = bias_in_layout(p, layout, DEFER_N, VECTOR[dtype_name])
+    out = nan_output(DEFER_M, DEFER_N, torch.bfloat16)
+    _, ref = p.run(chain, "bf16", tile=tile, out=out, bias=bias, split_k=1)
+    torch.cuda.synchronize()
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    err = p.error(out, ref)
+    assert err <= OUT["bf16"][1], f"{layout} {dtype_name} bias on {tile}: relative error {err:.3e}"
 
 
 @pytest.mark.parametrize("fmt,tile", [("e4m3", (128, 128, 128)), ("e5m2", (128, 128, 128)), ("e4m3", WIDE)])

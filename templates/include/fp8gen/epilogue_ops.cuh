@@ -4,15 +4,19 @@
 // are visited too: loads for them are skipped and they never reach amax or
 // the group scales (TMA clips them from the stored tile).
 //
-// Ops that read memory (bias, residual) load everything a thread needs for a
-// tile into registers first (Op::Inputs::load), so the loads are in flight
-// together rather than each waiting in turn inside the arithmetic.
+// Ops that read memory load everything a thread needs for a tile before the
+// arithmetic (Op::Inputs::load), so the loads are in flight together rather
+// than each waiting in turn inside it: residuals and row biases into
+// registers, the column bias into shared memory when the tile starts
+// (Op::SharedTile, Op::stage).
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
+#include <cutlass/arch/barrier.h>
 
+#include "fp8gen/async_copy.cuh"
 #include "fp8gen/epilogue_args.h"
 #include "fp8gen/fragment.cuh"
 
@@ -34,6 +38,7 @@ struct Context {
   int row_limit;  // rows at or past it are not part of the output (masked grouped GEMM); else M
   int const* row_groups;  // contiguous grouped GEMM: each row's expert, -1 for padding rows; else null
   long long bias_offset;  // grouped GEMM: the current expert's column bias, in elements from args.bias
+  uint32_t column_tile;   // shared address of this consumer's SharedTile (staged column vector), if any
   float alpha;
   float out_scale_inv;
   uint32_t amax_bits;  // bits of max |x| so far: for non-negative floats, integer order is float order (NaN wins)
@@ -48,6 +53,7 @@ struct TileSlots {
   static constexpr int kM = Shape::kM;
   static constexpr int kN = Shape::kN;
   static constexpr int kV = Shape::kV;
+  static constexpr int kBlockN = BlockN;
   __device__ __forceinline__ static int row(int mm, int r) { return row_offset<ConsumerWGs>(mm, r); }
   __device__ __forceinline__ static int col(int nn, int v) { return col_offset<BlockN, Accum>(nn, v, 0); }
 };
@@ -125,11 +131,75 @@ __device__ __forceinline__ void prefetch_span(T const* base, int first, int coun
   }
 }
 
+// A column pair of a staged vector at shared address `address`, as floats.
+template <class T>
+__device__ __forceinline__ float2 load_shared_pair(uint32_t address) {
+  if constexpr (sizeof(T) == 4) {
+    float2 v;
+    asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];" : "=f"(v.x), "=f"(v.y) : "r"(address));
+    return v;
+  } else {
+    uint32_t bits;
+    asm volatile("ld.shared.b32 %0, [%1];" : "=r"(bits) : "r"(address));
+    return PairOf<T>::to_float2(*reinterpret_cast<typename PairOf<T>::type*>(&bits));
+  }
+}
+
+// Chains that stage nothing in shared memory.
+struct NoSharedTile {
+  __device__ __forceinline__ void init() {}
+  __device__ __forceinline__ void wait(uint32_t) {}
+  __device__ __forceinline__ uint32_t address() const { return 0; }
+};
+
+// A tile's BlockN entries of a column vector (the column bias) in shared memory, one copy per consumer
+// warpgroup: copied when the tile starts, so that the copies overlap its mainloop, and read in the
+// epilogue. Held in registers through the epilogue instead (BlockN / 4 per thread), they spilled next to a
+// deferred epilogue's in-flight partial fragment. Entries past N repeat an in-range one (they reach only
+// output columns that TMA clips).
+template <class T, int BlockN>
+struct ColumnVectorTile {
+  static constexpr int kPairs = BlockN / 2;
+  alignas(16) T values[BlockN];
+  cutlass::arch::ClusterBarrier copied;  // one phase per tile: each of the consumer's 128 threads arrives
+
+  // One thread, with the kernel's other barriers.
+  __device__ __forceinline__ void init() { copied.init(128); }
+
+  // Each of the consumer's 128 threads (`thread`), when its tile at column n0 starts. `pairs` (stride 1,
+  // an aligned base and an even N: Context::bias_pairs): whole column pairs by cp.async. Otherwise
+  // element by element through registers, waiting for each thread's loads (strided or odd-aligned vectors).
+  __device__ __forceinline__ void load(T const* base, long long stride, bool pairs, int n0, int N, int thread) {
+    if (pairs) {
+      CUTE_UNROLL
+      for (int c = 0; c < (kPairs + 127) / 128; ++c) {
+        int const j = thread + 128 * c;
+        copy_async<2 * sizeof(T)>(values + 2 * j, base + min(n0 + 2 * j, N - 2), true, kPairs % 128 == 0 || j < kPairs);
+      }
+      arrive_when_copied<true>(&copied);
+    } else {
+      CUTE_UNROLL
+      for (int c = 0; c < (BlockN + 127) / 128; ++c) {
+        int const j = thread + 128 * c;
+        if (BlockN % 128 == 0 || j < BlockN) values[j] = __ldg(base + min(n0 + j, N - 1) * stride);
+      }
+      copied.arrive();
+    }
+  }
+
+  // Every thread of the consumer, once per load (phase: the loads so far, mod 2).
+  __device__ __forceinline__ void wait(uint32_t phase) { copied.wait(phase); }
+  __device__ __forceinline__ uint32_t address() const { return cute::cast_smem_ptr_to_uint(values); }
+};
+
 __device__ __forceinline__ float scalar_argument(float const* device_value, float host_value) {
   return device_value != nullptr ? __ldg(device_value) : host_value;
 }
 
 struct Op {
+  // Whether a tile's epilogue with this op may run while the next tile's first MMA batch is in flight
+  // (gemm_sm90.cuh's deferred epilogue): false where its registers spilled next to the partial fragment.
+  static constexpr bool kDeferrable = true;
   static constexpr bool kAmax = false;
   static constexpr int kQuantGroup = 0;
   static constexpr bool kQuantUe8m0 = false;
@@ -138,6 +208,12 @@ struct Op {
     __device__ __forceinline__ void load(Context const&, int, int) {}
   };
   __device__ __forceinline__ static void prepare(Context&) {}
+  // What the op keeps in shared memory for a tile (one per consumer warpgroup), and its copy, started
+  // by each of the consumer's 128 threads when the tile starts.
+  template <int BlockN>
+  using SharedTile = NoSharedTile;
+  template <class Tile>
+  __device__ __forceinline__ static void stage(Context const&, Tile&, int, int) {}
   // Called at the start of a tile's mainloop by each of its `threads` consumer threads.
   template <int BlockM, int BlockN>
   __device__ __forceinline__ static void prefetch(Context const&, int, int, int, int) {}
@@ -152,43 +228,31 @@ struct Alpha : Op {
   }
 };
 
-// bias[n] added to column n (an N-vector; grouped kernels: the current expert's).
+// bias[n] added to column n (an N-vector; grouped kernels: the current expert's), staged in shared memory.
 template <class T>
 struct ColumnBias : Op {
+  template <int BlockN>
+  using SharedTile = ColumnVectorTile<T, BlockN>;
   template <class Slots>
   struct Inputs {
-    typename PairOf<T>::type values[Slots::kN][Slots::kV];
-    __device__ __forceinline__ void load(Context const& c, int row0, int col0) {
-      if (c.bias_pairs) {
-        load_all<true>(c, col0);
-      } else {
-        load_all<false>(c, col0);
-      }
+    uint32_t first_pair;  // shared address of the thread's first column pair in the consumer's SharedTile
+    __device__ __forceinline__ void load(Context const& c, int, int col0) {
+      first_pair = c.column_tile + (col0 % Slots::kBlockN) * sizeof(T);
     }
-    template <bool Vector>
-    __device__ __forceinline__ void load_all(Context const& c, int col0) {
-      CUTE_UNROLL
-      for (int nn = 0; nn < Slots::kN; ++nn) {
-        CUTE_UNROLL
-        for (int v = 0; v < Slots::kV; ++v) {
-          values[nn][v] = load_pair<Vector>(static_cast<T const*>(c.args.bias) + c.bias_offset, c.args.bias_stride,
-                                            col0 + Slots::col(nn, v), c.N);
-        }
-      }
+    __device__ __forceinline__ float2 at(Where w) const {
+      return load_shared_pair<T>(first_pair + Slots::col(w.nn, w.v) * sizeof(T));
     }
   };
   __device__ __forceinline__ static void prepare(Context& c) {
     c.bias_pairs = pairs_load_whole<T>(c.args.bias, c.args.bias_stride, c.N) && c.args.bias_stride_group % 2 == 0;
   }
-  template <int BlockM, int BlockN>
-  __device__ __forceinline__ static void prefetch(Context const& c, int, int n0, int thread, int threads) {
-    if (c.args.bias_stride == 1) {
-      prefetch_span<true>(static_cast<T const*>(c.args.bias) + c.bias_offset, n0, BlockN, c.N, thread, threads);
-    }
+  template <int BlockN>
+  __device__ __forceinline__ static void stage(Context const& c, SharedTile<BlockN>& tile, int n0, int thread) {
+    tile.load(static_cast<T const*>(c.args.bias) + c.bias_offset, c.args.bias_stride, c.bias_pairs, n0, c.N, thread);
   }
   template <class In>
   __device__ __forceinline__ static void apply(Context const&, In const& in, Where w, float& v0, float& v1) {
-    float2 const b = PairOf<T>::to_float2(in.values[w.nn][w.v]);
+    float2 const b = in.at(w);
     v0 += b.x;
     v1 += b.y;
   }
@@ -226,6 +290,7 @@ struct RowBias : Op {
 // before the tile is stored, and tiles do not overlap.
 template <class T>
 struct Residual : Op {
+  static constexpr bool kDeferrable = false;  // a tile's C values in registers: 984 spill stores at 128x192
   template <class Slots>
   struct Inputs {
     typename PairOf<T>::type values[Slots::kM][2][Slots::kN][Slots::kV];
@@ -337,7 +402,10 @@ struct ClampFn {
 };
 
 using Relu = Elementwise<ReluFn>;
-using GeluErf = Elementwise<GeluErfFn>;
+// erff's polynomial spilled 4 registers next to a deferred epilogue's in-flight fragment (128x192).
+struct GeluErf : Elementwise<GeluErfFn> {
+  static constexpr bool kDeferrable = false;
+};
 template <bool ApproxTanh>
 using GeluTanh = Elementwise<GeluTanhFn<ApproxTanh>>;
 template <bool ApproxTanh>
@@ -381,6 +449,18 @@ struct ChainInputs<Slots, First, Rest...> {
   }
 };
 
+// The SharedTile of the chain's op that has one (ops with a SharedTile are single-use: the column bias).
+template <int BlockN, class... Ops>
+struct SharedTileOf {
+  using type = NoSharedTile;
+};
+template <int BlockN, class First, class... Rest>
+struct SharedTileOf<BlockN, First, Rest...> {
+  using Own = typename First::template SharedTile<BlockN>;
+  using type = cute::conditional_t<cute::is_same<Own, NoSharedTile>::value, typename SharedTileOf<BlockN, Rest...>::type,
+                                   Own>;
+};
+
 template <class Slots, class... Ops>
 struct ChainApply {
   __device__ __forceinline__ static void run(Context&, ChainInputs<Slots> const&, Where, float&, float&) {}
@@ -397,16 +477,19 @@ struct ChainApply<Slots, First, Rest...> {
 template <class... Ops>
 struct Chain {
   static constexpr int kOps = sizeof...(Ops);
+  static constexpr bool kDeferrable = (true && ... && Ops::kDeferrable);
   static constexpr bool kAmax = (false || ... || Ops::kAmax);
   static constexpr int kQuantGroup = (0 + ... + Ops::kQuantGroup);
   static constexpr bool kQuantUe8m0 = (false || ... || Ops::kQuantUe8m0);
 
   template <class Slots>
   using Inputs = ChainInputs<Slots, Ops...>;
+  template <int BlockN>
+  using SharedTile = typename SharedTileOf<BlockN, Ops...>::type;
 
   template <bool Fp8Output>
   __device__ __forceinline__ static Context make_context(fp8gen_epilogue_args const& args, int M, int N) {
-    Context c{args, M, N, M, nullptr, 0, 1.f, 1.f, 0u, false, false};
+    Context c{args, M, N, M, nullptr, 0, 0u, 1.f, 1.f, 0u, false, false};
     (Ops::prepare(c), ...);
     if constexpr (Fp8Output && kQuantGroup == 0) c.out_scale_inv = 1.f / scalar_argument(args.out_scale_ptr, args.out_scale);
     return c;
@@ -415,6 +498,11 @@ struct Chain {
   template <int BlockM, int BlockN>
   __device__ __forceinline__ static void prefetch(Context const& c, int m0, int n0, int thread, int threads) {
     (Ops::template prefetch<BlockM, BlockN>(c, m0, n0, thread, threads), ...);
+  }
+
+  template <class Tile>
+  __device__ __forceinline__ static void stage(Context const& c, Tile& tile, int n0, int thread) {
+    (Ops::stage(c, tile, n0, thread), ...);
   }
 
   template <class Slots>

@@ -131,6 +131,8 @@ struct SharedStorage {
   EpilogueFactorTile<typename Scales::A, typename Scales::B, Config::kBlockM / Config::kMmaWGs, Config::kBlockN,
                      Config::kMmaWGs>
       epilogue_factors[Config::kConsumerWGs];
+  // The epilogue chain's column vector (bias) of each consumer's current tile.
+  typename Config::Epilogue::template SharedTile<Config::kBlockN> epilogue_columns[Config::kConsumerWGs];
 };
 
 struct GemmProblem {
@@ -504,6 +506,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   epilogue::Context ctx =
       Epilogue::template make_context<is_fp8_output<typename Config::ElementD>()>(epilogue_args, p.M, p.N);
   if constexpr (Config::kGrouping == Grouping::Contiguous) ctx.row_groups = p.group_info;
+  ctx.column_tile = smem.epilogue_columns[consumer].address();
 
   // Ping-pong: units alternate between the consumers, and so do their mainloops. A consumer steps over
   // the other's stages without waiting on them; were it to start its own mainloop while the other's was
@@ -512,7 +515,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   // within one ring; each epilogue still overlaps the other consumer's mainloop.
   int turn = 0;
   uint32_t turn_phase = 0;
-  uint32_t factor_phase = 0;  // tiles whose epilogue factors this consumer loaded, mod 2
+  uint32_t factor_phase = 0;  // tiles whose epilogue factors and columns this consumer staged, mod 2
   if constexpr (Config::kPingPong) {
     if (consumer == 1) smem.mainloop_turn[0].arrive();  // consumer 0 takes the first unit
   }
@@ -523,6 +526,7 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     ctx.row_limit = p.row_limit<Config>(group);
     if constexpr (Config::kGrouping != Grouping::None) ctx.bias_offset = group * epilogue_args.bias_stride_group;
     Epilogue::template prefetch<BM, BN>(ctx, t.m_block * BM, t.n_block * BN, mma_thread, 128 * Config::kMmaWGs);
+    Epilogue::stage(ctx, smem.epilogue_columns[consumer], t.n_block * BN, consumer_thread % 128);
     smem.epilogue_factors[consumer].load(tile_scales, t.m_block * BM, t.n_block * BN, Config::kPingPong ? 0 : consumer,
                                          consumer_thread % 128);
   };
@@ -533,17 +537,18 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   };
   auto const wait_factors = [&] {
     smem.epilogue_factors[consumer].wait(factor_phase);  // long since copied: the mainloop overlapped it
+    smem.epilogue_columns[consumer].wait(factor_phase);
     factor_phase ^= 1u;
   };
-  // Deferred epilogue (whole tiles of cooperative one-partial kernels with per-tensor scales and no epilogue
-  // ops): a finished tile's epilogue runs after the next tile's first MMA batch is issued, so the tensor
-  // cores work through part of it (they idled through all of it: 6-9% of a long-K GEMM's time, measured by
-  // removing the epilogue). Measured: per-tensor +3-6% where the next tile has at least kMinDeferKBlocks K
-  // blocks; per-row -0.5%, block scales -3%, K = 512 -4%; epilogue ops spilled next to the in-flight
-  // partial fragment (bias -> gelu_tanh: 232 spill stores) (docs/performance.md, 2026-12-01).
+  // Deferred epilogue (whole tiles of cooperative one-partial kernels with per-tensor scales and a
+  // deferrable chain): a finished tile's epilogue runs after the next tile's first MMA batch is issued, so
+  // the tensor cores work through part of it (they idled through all of it: 6-9% of a long-K GEMM's time,
+  // measured by removing the epilogue). Measured: per-tensor +3-6% where the next tile has at least
+  // kMinDeferKBlocks K blocks; per-row -0.5%, block scales -3%, K = 512 -4% (docs/performance.md,
+  // 2026-12-01). Chains qualify since the column bias is staged in shared memory (its registers spilled).
   constexpr bool kDeferEpilogue = !Config::kPingPong && Config::kAccumulation == Accumulation::Promoted &&
                                   Config::kPartials == 1 && Config::kGrouping == Grouping::None &&
-                                  Epilogue::kOps == 0 && Scales::A::kKind == ScaleKind::Tensor &&
+                                  Epilogue::kDeferrable && Scales::A::kKind == ScaleKind::Tensor &&
                                   Scales::B::kKind == ScaleKind::Tensor;
   constexpr int kMinDeferKBlocks = 8;
   bool pending = false;  // a finished tile (`prev`) awaits its epilogue
@@ -650,6 +655,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     }
     using Barriers = StageBarriers<Config::kStages>;
     for (auto& factors : smem.epilogue_factors) factors.init();  // (published by the fence in barriers.init)
+    for (auto& columns : smem.epilogue_columns) columns.init();
     smem.barriers.init(Barriers::template release_arrivals<Config::kClusterM, Config::kReleaseEveryThread>(Config::kMmaWGs));
   }
   // Peers multicast into this CTA's stages and arrive on its barriers: all

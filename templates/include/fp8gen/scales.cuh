@@ -13,6 +13,7 @@
 #include <cute/numeric/math.hpp>
 #include <cutlass/arch/barrier.h>
 
+#include "fp8gen/async_copy.cuh"
 #include "fp8gen/fragment.cuh"
 
 namespace fp8gen {
@@ -123,13 +124,6 @@ struct StagedScales<Element_, 0, Rows> {
   };
 };
 
-// cp.async of one 4-byte word from global to shared memory, zero-filled unless `inside` (`src` must be a
-// valid address either way); skipped unless `active` (a predicate on the instruction, not a branch).
-__device__ __forceinline__ void copy_word_async(void* dst, void const* src, bool inside, bool active = true) {
-  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n @p cp.async.ca.shared.global [%0], [%1], 4, %2;\n}\n"
-               ::"r"(cute::cast_smem_ptr_to_uint(dst)), "l"(src), "r"(inside ? 4 : 0), "r"(int(active)));
-}
-
 // The first column of a tile starting at column n0 that lies in the next G-column block of B's scales
 // (tiles start at multiples of BN, so it is a multiple of gcd(BN, G)); BlockN when the whole tile lies
 // in one block.
@@ -169,10 +163,10 @@ struct StagedBlockScales {
           int const row = n0 + (c == 0 ? 0 : cut);
           bool const inside = row < s.rows && (c == 0 || cut < BlockN) && k_group < k_groups;
           float const* src = inside ? s.ptr + (row / GroupK) * s.stride_row + k_group * s.stride_k : s.ptr;
-          copy_word_async(data + stage * kStageStride + g * kColumnBlocks + c, src, inside);
+          copy_async<4>(data + stage * kStageStride + g * kColumnBlocks + c, src, inside);
         }
       }
-      asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];" ::"r"(cute::cast_smem_ptr_to_uint(full)));
+      arrive_when_copied<false>(full);
     }
 
     // Scale of column block `block` (0, or 1 from next_block_column on) for K group `group_in_stage`.
@@ -199,8 +193,7 @@ struct StagedBlockScales<0, BlockN, GroupK> {
 // starts, so the copies overlap its mainloop. Read from global memory in the epilogue instead, every
 // column's factor cost a 64-bit address computation and a load there (50 per thread for a 128x192 tile),
 // which the tensor cores idled through. Per-tensor factors stay a global load (one address).
-// The copies complete on an mbarrier (cp.async.mbarrier.arrive): a cp.async wait_group would also wait
-// for the thread's TMA stores of the previous tile to reach global memory (one scoreboard tracks both).
+// The copies complete on an mbarrier (async_copy.cuh).
 template <class ScalesA, class ScalesB, int Rows, int Columns, int MmaWGs,
           bool Staged = ScalesA::kKind == ScaleKind::Row || ScalesB::kKind == ScaleKind::Row>
 struct EpilogueFactorTile {
@@ -235,7 +228,7 @@ struct EpilogueFactorTile {
         copy(b + j, s.b, n0 + j, Columns % 128 == 0 || j < Columns);
       }
     }
-    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(cute::cast_smem_ptr_to_uint(&copied)));
+    arrive_when_copied<true>(&copied);
   }
 
   // Every thread of the consumer, once per load (phase: the loads so far, mod 2); afterwards the copies of
@@ -266,7 +259,7 @@ struct EpilogueFactorTile {
   template <class Operand>
   __device__ __forceinline__ static void copy(float* dst, Operand const& s, int row, bool active) {
     bool const inside = row < s.rows;
-    copy_word_async(dst, inside ? s.ptr + row * s.stride_row : s.ptr, inside, active);
+    copy_async<4>(dst, inside ? s.ptr + row * s.stride_row : s.ptr, inside, active);
   }
 };
 
