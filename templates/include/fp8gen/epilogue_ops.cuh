@@ -131,18 +131,16 @@ __device__ __forceinline__ void prefetch_span(T const* base, int first, int coun
   }
 }
 
-// A column pair of a staged vector at shared address `address`, as floats.
+// A column pair of a staged vector at shared address `address`, unconverted.
 template <class T>
-__device__ __forceinline__ float2 load_shared_pair(uint32_t address) {
+__device__ __forceinline__ typename PairOf<T>::type load_shared_pair(uint32_t address) {
+  typename PairOf<T>::type pair;
   if constexpr (sizeof(T) == 4) {
-    float2 v;
-    asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];" : "=f"(v.x), "=f"(v.y) : "r"(address));
-    return v;
+    asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];" : "=f"(pair.x), "=f"(pair.y) : "r"(address));
   } else {
-    uint32_t bits;
-    asm volatile("ld.shared.b32 %0, [%1];" : "=r"(bits) : "r"(address));
-    return PairOf<T>::to_float2(*reinterpret_cast<typename PairOf<T>::type*>(&bits));
+    asm volatile("ld.shared.b32 %0, [%1];" : "=r"(*reinterpret_cast<uint32_t*>(&pair)) : "r"(address));
   }
+  return pair;
 }
 
 // Chains that stage nothing in shared memory.
@@ -233,14 +231,30 @@ template <class T>
 struct ColumnBias : Op {
   template <int BlockN>
   using SharedTile = ColumnVectorTile<T, BlockN>;
+  // The thread's column pairs are read from the consumer's SharedTile kChunk at a time, each chunk on its
+  // first visit (epilogue.cuh's for_each_scaled_pair visits pairs in order, a pair's rows innermost), before
+  // the stores of the outputs it feeds. Read one by one, each read waited behind the store before it (48
+  // serialized reads per thread of a 128x192 tile: up to 14% of a K = 512 GEMM's time); read all at once,
+  // their registers spilled next to a deferred epilogue's in-flight partial fragment.
   template <class Slots>
   struct Inputs {
-    uint32_t first_pair;  // shared address of the thread's first column pair in the consumer's SharedTile
+    static constexpr int kPairs = Slots::kN * Slots::kV;
+    static constexpr int kChunk = kPairs < 8 ? kPairs : 8;
+    uint32_t first_pair;  // shared address of the thread's first column pair
+    mutable typename PairOf<T>::type chunk[kChunk];
     __device__ __forceinline__ void load(Context const& c, int, int col0) {
       first_pair = c.column_tile + (col0 % Slots::kBlockN) * sizeof(T);
     }
     __device__ __forceinline__ float2 at(Where w) const {
-      return load_shared_pair<T>(first_pair + Slots::col(w.nn, w.v) * sizeof(T));
+      int const pair = w.nn * Slots::kV + w.v;
+      if (pair % kChunk == 0 && w.mm == 0 && w.r == 0) {
+        CUTE_UNROLL
+        for (int j = 0; j < kChunk; ++j) {
+          int const p = min(pair + j, kPairs - 1);
+          chunk[j] = load_shared_pair<T>(first_pair + Slots::col(p / Slots::kV, p % Slots::kV) * sizeof(T));
+        }
+      }
+      return PairOf<T>::to_float2(chunk[pair % kChunk]);
     }
   };
   __device__ __forceinline__ static void prepare(Context& c) {

@@ -545,11 +545,13 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   // the tensor cores work through part of it (they idled through all of it: 6-9% of a long-K GEMM's time,
   // measured by removing the epilogue). Measured: per-tensor +3-6% where the next tile has at least
   // kMinDeferKBlocks K blocks; per-row -0.5%, block scales -3%, K = 512 -4% (docs/performance.md,
-  // 2026-12-01). Chains qualify since the column bias is staged in shared memory (its registers spilled).
-  constexpr bool kDeferEpilogue = !Config::kPingPong && Config::kAccumulation == Accumulation::Promoted &&
-                                  Config::kPartials == 1 && Config::kGrouping == Grouping::None &&
-                                  Epilogue::kDeferrable && Scales::A::kKind == ScaleKind::Tensor &&
-                                  Scales::B::kKind == ScaleKind::Tensor;
+  // 2026-12-01). Chains of ops qualify since the column bias is staged in shared memory (its registers
+  // spilled), for 16-bit and FP8 outputs (float32 outputs' chains spilled 4-16 registers at 128x192).
+  constexpr bool kDeferEpilogue =
+      !Config::kPingPong && Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1 &&
+      Config::kGrouping == Grouping::None && Scales::A::kKind == ScaleKind::Tensor &&
+      Scales::B::kKind == ScaleKind::Tensor &&
+      (Epilogue::kOps == 0 || (Epilogue::kDeferrable && sizeof(typename Config::ElementD) < 4));
   constexpr int kMinDeferKBlocks = 8;
   bool pending = false;  // a finished tile (`prev`) awaits its epilogue
   TileCoord prev{};
