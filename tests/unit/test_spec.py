@@ -78,6 +78,18 @@ def test_per_row_epilogue_factors_take_shared_memory():
     assert GemmSpec(tile=(128, 128, 128), scale_a="row", scale_b="row").stages == GemmSpec(tile=(128, 128, 128)).stages
 
 
+def test_column_bias_takes_shared_memory():
+    assert GemmSpec(tile=(128, 192, 128), epilogue=("gelu_tanh",)).epilogue_column_bytes == 0
+    assert GemmSpec(tile=(128, 192, 128), epilogue=({"op": "bias", "axis": "row"},)).epilogue_column_bytes == 0
+    # Per consumer warpgroup: the tile's 192 bias values and an mbarrier, padded to 16 bytes.
+    assert GemmSpec(tile=(128, 192, 128), epilogue=("bias",)).epilogue_column_bytes == 2 * (192 * 2 + 16)
+    f32 = GemmSpec(tile=(128, 128, 128), epilogue=({"op": "bias", "dtype": "f32"}, "gelu_tanh"))
+    assert f32.epilogue_column_bytes == 2 * (128 * 4 + 16)
+    # The 6-stage ring of 128x128 tiles still fits next to it.
+    assert f32.stages == GemmSpec(tile=(128, 128, 128)).stages == 6
+    assert f32.smem_bytes(f32.stages) <= SMEM_LIMIT_BYTES
+
+
 def test_promotion_interval_auto_depends_on_output():
     assert GemmSpec(out="bf16").promotion_interval == 128
     assert GemmSpec(out="f32").promotion_interval == 32
