@@ -59,7 +59,7 @@ __host__ __device__ constexpr bool is_fp8_output() {
 
 // Visits a thread's outputs of one tile in column pairs: f(mm, r, nn, v, v0, v1)
 // with v0, v1 the values of the pair's two columns, scaled by
-// a.epilogue(m) * b.epilogue(n) (read through `factors`, an
+// (a.epilogue(m) * b.epilogue(n)) (read through `factors`, an
 // EpilogueFactorTile). (row0, col0) is the thread's first element in the
 // tile, (local_row0, col0 - n0) in the consumer's factor tile; rows and
 // columns past M and N are visited too (their scales read as 0).
@@ -95,9 +95,11 @@ __device__ __forceinline__ void for_each_scaled_pair(Accum const& accum, Scales 
       for (int mm = 0; mm < Shape::kM; ++mm) {
         CUTE_UNROLL
         for (int r = 0; r < 2; ++r) {
+          // The factor first: with per-tensor scales it is one product for the whole tile, and each
+          // element takes one multiply (the epilogue issues every instruction on the MMA's critical path).
           float const row = row_scale[mm * 2 + r];
-          f(mm, r, nn, v, accum(fragment_index(0, r, v, mm, nn)) * row * col_scale.x,
-            accum(fragment_index(1, r, v, mm, nn)) * row * col_scale.y);
+          f(mm, r, nn, v, accum(fragment_index(0, r, v, mm, nn)) * (row * col_scale.x),
+            accum(fragment_index(1, r, v, mm, nn)) * (row * col_scale.y));
         }
       }
     }
