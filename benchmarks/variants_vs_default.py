@@ -5,6 +5,7 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants pingpong            # the 4 quick shapes
     python benchmarks/variants_vs_default.py --variants wide --shapes suite  # prefill + square of the suite
     python benchmarks/variants_vs_default.py --variants decode              # the decode shapes of the suite
+    python benchmarks/variants_vs_default.py --variants decode-stages --recipes tensor
     python benchmarks/variants_vs_default.py --variants cluster --shapes suite --recipes block
     python benchmarks/variants_vs_default.py --variants stages --recipes tensor,block
     python benchmarks/variants_vs_default.py --variants widths --shapes suite
@@ -15,6 +16,7 @@ Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allo
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
 allow; 128x256 with fast accumulation, per-tensor only: an upper bound, not accurate enough for a default)
 and decode (for M <= 128: tile widths 32 .. 128 with the heuristic's K splits, and 64-wide without splits)
+and decode-stages (the same widths and splits, each at the default stage count and at the most that fit)
 and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast) and stages (128x128 tiles with the
 most pipeline stages that fit, and one and two fewer) and widths (128-row tiles 144, 160, 176 and 192 wide,
 where B's scale blocks allow: widths between 128 and 192 fill the waves of shapes where neither does) and
@@ -52,14 +54,18 @@ def tail_variants(kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]
     return [(spec, split) for spec in specs for split in (None, 1)]
 
 
-def decode_variants(m: int, kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]:
-    """(spec, split_k) pairs for a decode shape: each width with the heuristic's splits, 64 wide unsplit."""
+def decode_variants(m: int, kind_a: str, kind_b: str, deep: bool = False) -> list[tuple[GemmSpec, int | None]]:
+    """(spec, split_k) pairs for a decode shape: each width with the heuristic's splits, 64 wide unsplit;
+    deep: each width with the heuristic's splits at the default stage count and at the most that fit."""
     rows = 64 if m <= 64 else 128
 
-    def spec(width):
-        return GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(rows, width, 128))
+    def spec(width, stages="auto"):
+        return GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(rows, width, 128),
+                        stages=stages)
 
     widths = [w for w in DECODE_VARIANT_WIDTHS if kind_b != "block" or 128 % w == 0]
+    if deep:
+        return [(s, None) for w in widths for s in (spec(w), spec(w, spec(w).max_stages()))]
     return [(spec(w), None) for w in widths] + [(spec(64), 1)]
 
 
@@ -96,14 +102,14 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "cluster", "stages", "widths", "tail"), default="pingpong")
+    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "decode-stages", "cluster", "stages", "widths", "tail"), default="pingpong")
     parser.add_argument("--shapes", default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml; "
                              "or a shape file in that format (all its shapes)")
     parser.add_argument("--recipes", default="tensor,row,block")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    if args.variants == "decode":
+    if args.variants.startswith("decode"):
         shapes = [(m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"decode"})]
     else:
         shapes = (QUICK_SHAPES if args.shapes == "quick" else
@@ -113,8 +119,8 @@ def main(argv=None) -> int:
 
     def variants_for(recipe: str, m: int) -> list[tuple[GemmSpec, int | None]]:
         kinds = RECIPE_KINDS[recipe]
-        if args.variants == "decode":
-            return decode_variants(m, *kinds)
+        if args.variants.startswith("decode"):
+            return decode_variants(m, *kinds, deep=args.variants == "decode-stages")
         if args.variants == "tail":
             return tail_variants(*kinds)
         return [(spec, None) for spec in variant_specs(args.variants, *kinds)]

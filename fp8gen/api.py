@@ -209,7 +209,7 @@ class Kernel:
         workspace = _split_workspace(split_tiles * cluster_m, splits, bm * bn, out.device)
         clusters = min(first_split_tile + split_tiles * splits, _sm_count(device_index) // cluster_m)
         shape = LaunchShape(grid=(clusters * cluster_m, 1, 1), block=(launch["threads"], 1, 1),
-                            smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1))
+                            smem_bytes=launch["smem_bytes"], cluster=(cluster_m, 1, 1), dependent=splits == 1)
         groups = groups or NO_GROUPS
         scale_a_ptr, scale_a_row, scale_a_group, scale_b_ptr, scale_b_row, scale_b_group = scales
         params = (tma_a, tma_b, tma_scale_a, tma_scale_b, tma_d,

@@ -54,3 +54,9 @@ def trust_shared_cache() -> bool:
 def tuning_enabled() -> bool:
     """FP8GEN_TUNING=0 ignores the tuning tables `fp8gen tune` wrote (the heuristics choose every kernel)."""
     return os.environ.get("FP8GEN_TUNING", "1") != "0"
+
+
+def dependent_launch() -> bool:
+    """FP8GEN_DEPENDENT_LAUNCH=0 launches kernels without programmatic dependent launch (each then starts
+    only once the previous kernel on its stream has finished, as plain launches do)."""
+    return os.environ.get("FP8GEN_DEPENDENT_LAUNCH", "1") != "0"

@@ -34,6 +34,12 @@ DECODE_WIDTH_EFFICIENCY = {32: 0.6, 48: 0.8}
 # slower than 128-wide ones split in two (same SMs busy); smaller M keep the SM-filling width rule, which
 # agreed with the best measured at M = 16 and 32.
 DECODE_MODEL_MIN_M = 33
+# Decode tiles narrower than this, and every decode tile when M is at most DECODE_DEEP_MAX_M, take as many
+# pipeline stages as shared memory holds instead of stages="auto"'s 8: more weight bytes in flight per SM.
+# Measured on the suite's decode shapes (H200, 2026-12-04, docs/performance.md): 64x32 tiles +2-10% with 18
+# stages (M = 16, 32: +22-33%), 64- and 96-wide ones at M = 16, 32 +3-17%; at M = 64 those lost up to 3%.
+DECODE_DEEP_BELOW_WIDTH = 64
+DECODE_DEEP_MAX_M = 32
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
@@ -91,7 +97,10 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         block_n = wide_tile_width(m, n, k, per_tensor=scale_a.kind == scale_b.kind == "tensor")
     else:
         block_n = 128
-    return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
+    spec = _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
+    if m <= DECODE_MAX_M and (block_n < DECODE_DEEP_BELOW_WIDTH or m <= DECODE_DEEP_MAX_M):
+        return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue, spec.max_stages())
+    return spec
 
 
 def _fitting_b_blocks(widths: tuple[int, ...], scale_b: ScaleRecipe) -> tuple[int, ...]:
@@ -193,9 +202,9 @@ def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: i
 
 @functools.lru_cache(maxsize=1024)
 def _spec_for(block_m: int, block_n: int, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe,
-              epilogue: tuple) -> GemmSpec:
+              epilogue: tuple, stages: int | str = "auto") -> GemmSpec:
     return GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
-                    epilogue=epilogue)
+                    epilogue=epilogue, stages=stages)
 
 
 class KSplit(NamedTuple):

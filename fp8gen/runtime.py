@@ -10,6 +10,7 @@ import functools
 import threading
 from dataclasses import dataclass
 
+from . import env
 from .errors import CudaError
 
 _thread_state = threading.local()
@@ -53,13 +54,17 @@ class LaunchShape:
     block: tuple[int, int, int]
     smem_bytes: int
     cluster: tuple[int, int, int] = (1, 1, 1)
+    # Programmatic dependent launch (see _launch_attributes); the host leaves it off for split-K launches,
+    # which measured 1-3% slower with it (docs/performance.md, 2026-12-04 second session).
+    dependent: bool = True
 
 
 # The launch and descriptor calls go straight to the driver through ctypes: cuda.bindings marshals a
 # kernel's argument tuple on every call, which costs ~10 us against ~2 us for the call itself.
 class _LaunchAttribute(ctypes.Structure):
-    """CUlaunchAttribute: an id, padding to 8 bytes, then a 64-byte value union (only clusterDim used)."""
-    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4), ("cluster_dim", ctypes.c_uint * 3),
+    """CUlaunchAttribute: an id, padding to 8 bytes, then a 64-byte value union (the two used begin it:
+    clusterDim's x, y, z; programmaticStreamSerializationAllowed)."""
+    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4), ("value", ctypes.c_uint * 3),
                 ("value_rest", ctypes.c_char * 52)]
 
 
@@ -131,12 +136,9 @@ class PreparedLaunch:
         self._config.grid[:] = shape.grid
         self._config.block[:] = shape.block
         self._config.shared_mem_bytes = shape.smem_bytes
-        if shape.cluster != (1, 1, 1):
-            self._attribute = _LaunchAttribute()
-            self._attribute.id = int(_driver().CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
-            self._attribute.cluster_dim[:] = shape.cluster
-            self._config.attrs = ctypes.pointer(self._attribute)
-            self._config.num_attrs = 1
+        self._attributes = _launch_attributes(shape)
+        self._config.attrs = ctypes.cast(self._attributes, ctypes.POINTER(_LaunchAttribute))
+        self._config.num_attrs = len(self._attributes)
         self._params = list(params)  # keeps every parameter's storage alive
         self._pointers = (ctypes.c_void_p * len(params))(*(_parameter_address(value) for value in params))
         self._owned = owned
@@ -159,6 +161,23 @@ class PreparedLaunch:
             status = self._launch(self._config_address, self._kernel_handle, self._pointers_address, None)
         if status:
             _check_status(status, "cuLaunchKernelEx")
+
+
+def _launch_attributes(shape: LaunchShape):
+    """The cluster shape, and programmatic dependent launch: the kernel may be scheduled while the previous
+    kernel on the stream finishes, its set-up overlapping that kernel's last CTAs; it reads and writes global
+    memory only after that kernel has completed (griddepcontrol.wait in gemm_sm90.cuh)."""
+    ids = _driver().CUlaunchAttributeID
+    values = []
+    if shape.cluster != (1, 1, 1):
+        values.append((ids.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION, shape.cluster))
+    if shape.dependent and env.dependent_launch():
+        values.append((ids.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, (1, 0, 0)))
+    attributes = (_LaunchAttribute * len(values))()
+    for attribute, (attribute_id, value) in zip(attributes, values):
+        attribute.id = int(attribute_id)
+        attribute.value[:] = value
+    return attributes
 
 
 def _parameter_address(value) -> int:

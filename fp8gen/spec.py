@@ -327,7 +327,8 @@ class GemmSpec:
                 + CONTROL_BYTES + self.epilogue_factor_bytes + self.epilogue_column_bytes)
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
 
-    def _max_stages(self) -> int:
+    def max_stages(self) -> int:
+        """The most pipeline stages this tile's shared memory holds (stages='auto' takes at most MAX_AUTO_STAGES)."""
         stages = 1
         while self.smem_bytes(stages + 1) <= SMEM_LIMIT_BYTES:
             stages += 1
@@ -335,7 +336,7 @@ class GemmSpec:
 
     def _resolved_stages(self) -> int:
         if self.stages == "auto":
-            fit = self._max_stages()
+            fit = self.max_stages()
             if fit < 2:
                 raise OutOfResources("tile", self.tile, "bytes of shared memory for 2 stages",
                                      self.smem_bytes(2), SMEM_LIMIT_BYTES, "use a smaller tile")
@@ -344,7 +345,7 @@ class GemmSpec:
             raise SpecError("stages", self.stages, "must be an integer >= 2 or 'auto'")
         if self.smem_bytes(self.stages) > SMEM_LIMIT_BYTES:
             raise OutOfResources("stages", self.stages, "bytes of shared memory", self.smem_bytes(self.stages),
-                                 SMEM_LIMIT_BYTES, f"at most {self._max_stages()} stages fit this tile")
+                                 SMEM_LIMIT_BYTES, f"at most {self.max_stages()} stages fit this tile")
         return self.stages
 
     @property

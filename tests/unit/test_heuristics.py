@@ -89,6 +89,19 @@ def test_decode_width_follows_the_bandwidth_model():
     assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs
 
 
+def test_decode_tiles_fill_shared_memory_with_stages_where_that_measured_faster():
+    def spec(m, n, k):
+        return choose_spec(m, n, k, "e4m3", "e4m3", "bf16", "tensor", "tensor")
+
+    narrow = spec(64, 4096, 7168)  # 32 wide
+    assert narrow.stages == narrow.max_stages() > 8
+    assert spec(128, 4096, 7168).stages == spec(128, 4096, 7168).max_stages() > 8
+    few_rows = spec(16, 10240, 8192)  # 96 wide, but only 16 rows of A per stage are loaded
+    assert few_rows.tile[1] >= 64 and few_rows.stages == few_rows.max_stages() > 8
+    assert spec(64, 7168, 16384).stages == 8 < spec(64, 7168, 16384).max_stages()  # 64 wide at M = 64: measured 0-3% slower
+    assert spec(4096, 4096, 7168).stages == spec(4096, 4096, 7168).max_stages()  # prefill tiles: "auto" fills them
+
+
 def test_wide_tiles_where_they_cut_waves():
     def tile(m, n, kind="tensor", epilogue=(), out="bf16"):
         kind_b = "block" if kind == "group" else kind

@@ -42,7 +42,36 @@ def test_ctypes_launch_config_matches_cuda_h_layout():
     assert ctypes.sizeof(_LaunchAttribute) == 72
     attribute = _LaunchAttribute.from_buffer_copy(ctypes.string_at(attr.getPtr(), 72))
     assert attribute.id == int(driver.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
-    assert list(attribute.cluster_dim) == [2, 1, 1]
+    assert list(attribute.value) == [2, 1, 1]
+
+    serialization = driver.CUlaunchAttribute()
+    serialization.id = driver.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+    serialization.value.programmaticStreamSerializationAllowed = 1
+    attribute = _LaunchAttribute.from_buffer_copy(ctypes.string_at(serialization.getPtr(), 72))
+    assert (attribute.id, attribute.value[0]) == (int(serialization.id), 1)
+
+
+def test_launches_allow_programmatic_dependent_launch_unless_turned_off(monkeypatch):
+    """Every launch that does not split K carries the programmatic stream serialization attribute (after the
+    cluster shape, when there is one); FP8GEN_DEPENDENT_LAUNCH=0 drops it."""
+    from cuda.bindings import driver
+
+    from fp8gen.runtime import LaunchShape, _launch_attributes
+
+    ids = driver.CUlaunchAttributeID
+    clustered = LaunchShape(grid=(132, 1, 1), block=(384, 1, 1), smem_bytes=1024, cluster=(2, 1, 1))
+    plain = LaunchShape(grid=(132, 1, 1), block=(384, 1, 1), smem_bytes=1024)
+    monkeypatch.delenv("FP8GEN_DEPENDENT_LAUNCH", raising=False)
+    assert [(a.id, list(a.value)) for a in _launch_attributes(clustered)] == [
+        (int(ids.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION), [2, 1, 1]),
+        (int(ids.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION), [1, 0, 0])]
+    monkeypatch.setenv("FP8GEN_DEPENDENT_LAUNCH", "0")
+    assert [(a.id, list(a.value)) for a in _launch_attributes(clustered)] == [
+        (int(ids.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION), [2, 1, 1])]
+    assert len(_launch_attributes(plain)) == 0
+    monkeypatch.delenv("FP8GEN_DEPENDENT_LAUNCH")
+    split = LaunchShape(grid=(132, 1, 1), block=(384, 1, 1), smem_bytes=1024, dependent=False)
+    assert len(_launch_attributes(split)) == 0
 
 
 def test_a_driver_without_an_entry_point_is_a_clear_error(monkeypatch):

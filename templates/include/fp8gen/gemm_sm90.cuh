@@ -663,6 +663,12 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
   // Peers multicast into this CTA's stages and arrive on its barriers: all
   // must see every barrier initialized, and none may exit while a peer still can.
   sync_cluster<Config::kClusterM>();
+  // Programmatic dependent launch (the host's launch attribute; without it both are no-ops): the set-up
+  // above overlapped the previous kernel's last CTAs, and no global memory is read or written before the
+  // previous kernel has finished and flushed. The next kernel may be scheduled at once: it takes an SM only
+  // as one of this kernel's CTAs leaves it (one CTA fills an SM), and waits the same way.
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 
   if (warpgroup == 0) {
     cutlass::arch::warpgroup_reg_dealloc<Config::kProducerRegs>();
