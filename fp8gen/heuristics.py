@@ -72,7 +72,8 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
     M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds), and for larger M with
     the recipes of wide_tile_takes and no residual 128x192 (per-tensor scales: also 128x176) tiles where they pay
-    (see wide_tile_width).
+    (see wide_tile_width). Decode tiles narrower than 64 columns, and all when M <= 32, get the most pipeline
+    stages that fit (DECODE_DEEP_BELOW_WIDTH).
 
     1x128 B scales are staged per column through shared memory and applied per element; with
     BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
