@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
-from .spec import GemmSpec, ScaleRecipe, ceil_div, spans_two_blocks_at_most
+from .spec import GemmSpec, ScaleRecipe, ceil_div, output_row_fits, spans_two_blocks_at_most
 
 # Split-K: each split keeps at least this many K blocks, so a split's pipeline fill and its
 # partial-tile round trip through L2 stay small next to its MMA work.
@@ -21,6 +21,13 @@ DECODE_WIDTHS = (128, 112, 96, 64, 48, 32)
 # docs/performance.md, 2026-11-25 late).
 DECODE_WIDTHS_BLOCK_B = (128, 96, 64, 32)
 DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64, 32)
+# Per-tensor scales without an epilogue chain also offer 16-wide tiles when M fills whole tiles of rows: where
+# N / 16 tiles about fill the SMs they stream the weights unsplit (64x2112x7168: 206 TFLOP/s vs 180 for
+# 64-wide split in four, cuBLASLt 218; 128x2112x7168: 352 vs 319, cuBLASLt 386). With M off the tile grid
+# they lost (33x2112x7168 -8%, 96x2112x7168 -18%): the TMA's zero fill of A's rows past M costs more than
+# the weights' bytes on such narrow tiles (H200, docs/performance.md 2026-12-04 third session). (Not timed
+# with per-row scales or epilogue ops; FP8 output rows 16 wide are narrower than a TMA-store box.)
+DECODE_NARROW_WIDTH = 16
 # The decode model's constants, fitted to 36 (width, split) configurations of the suite's decode shapes
 # timed on the device's H200 (docs/performance.md, 2026-11-30; it picks within 1% of the best measured
 # on geomean, 7% at worst, where the width-only rule was 10% / 33% off): the device's and one SM's weight
@@ -29,7 +36,7 @@ DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64, 32)
 DECODE_DEVICE_BYTES_PER_S = 4.0e12
 DECODE_SM_BYTES_PER_S = 30e9
 DECODE_SPLIT_SECONDS = 6e-6
-DECODE_WIDTH_EFFICIENCY = {32: 0.6, 48: 0.8}
+DECODE_WIDTH_EFFICIENCY = {16: 0.43, 32: 0.6, 48: 0.8}
 # Below this M the model is not used: at M = 1 it prefers 64x64 tiles without a split, measured ~20%
 # slower than 128-wide ones split in two (same SMs busy); smaller M keep the SM-filling width rule, which
 # agreed with the best measured at M = 16 and 32.
@@ -70,7 +77,8 @@ TAIL_SPLIT_MAX_COST = 0.8
 def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                 recipe_a: ScaleRecipe | str, recipe_b: ScaleRecipe | str, epilogue: tuple = ()) -> GemmSpec:
     """A reasonable default: 128x128x128 tiles with fp32 promotion; 64-row tiles when M is small, for
-    M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds), and for larger M with
+    M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds; 16-wide tiles only as
+    DECODE_NARROW_WIDTH says), and for larger M with
     the recipes of wide_tile_takes and no residual 128x192 (per-tensor scales: also 128x176) tiles where they pay
     (see wide_tile_width). Decode tiles narrower than 64 columns, and all when M <= 32, get the most pipeline
     stages that fit (DECODE_DEEP_BELOW_WIDTH).
@@ -87,15 +95,19 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         block_n = 128  # whole 128-column scale groups per tile
     elif m <= DECODE_MAX_M:
         widths = DECODE_WIDTHS
+        if scale_a.kind == scale_b.kind == "tensor" and not epilogue and m % block_m == 0:
+            widths += (DECODE_NARROW_WIDTH,)
         # (UE8M0 block scales are not offered 96-wide tiles: that kernel was serialized (C7518) until A's
         # staged scales moved to issue time, and has not been timed since.)
         if scale_b.kind == "block":
             widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
                       else DECODE_WIDTHS_BLOCK_B_128_ROWS)
+        widths = tuple(width for width in widths if output_row_fits(width, out))
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
     elif wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue):
         # (a residual's loads next to 96 accumulators per thread would spill)
-        block_n = wide_tile_width(m, n, k, per_tensor=scale_a.kind == scale_b.kind == "tensor")
+        block_n = wide_tile_width(m, n, k, tensor_tile=(scale_a.kind == scale_b.kind == "tensor"
+                                                        and output_row_fits(TENSOR_TILE, out)))
     else:
         block_n = 128
     spec = _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
@@ -142,11 +154,11 @@ def wide_tile_pays(m: int, n: int, k: int, sm_count: int = H100_SM_COUNT) -> boo
                                                                                  sm_count)
 
 
-def wide_tile_width(m: int, n: int, k: int, per_tensor: bool, sm_count: int = H100_SM_COUNT) -> int:
-    """128, or 192 where it pays (wide_tile_pays); with per-tensor scales then 176 where the wave model favours
-    it over that pick by WIDE_TILE_MARGIN."""
+def wide_tile_width(m: int, n: int, k: int, tensor_tile: bool, sm_count: int = H100_SM_COUNT) -> int:
+    """128, or 192 where it pays (wide_tile_pays); with tensor_tile (per-tensor scales, an output whose rows
+    a 176-wide tile can store) then 176 where the wave model favours it over that pick by WIDE_TILE_MARGIN."""
     width, speed = (WIDE_TILE, WIDE_TILE_SPEED) if wide_tile_pays(m, n, k, sm_count) else (128, 1.0)
-    if per_tensor and wave_cost(m, n, k, width, speed, sm_count) >= WIDE_TILE_MARGIN * wave_cost(
+    if tensor_tile and wave_cost(m, n, k, width, speed, sm_count) >= WIDE_TILE_MARGIN * wave_cost(
             m, n, k, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
         return TENSOR_TILE
     return width
@@ -158,7 +170,7 @@ def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale
     DeepGEMM's contiguous shapes: +3% to +6% with block scales; docs/performance.md), without the
     per-tensor 176-wide tile (not timed on grouped kernels)."""
     if block_m == 128 and wide_tile_takes(scale_a, scale_b):
-        return wide_tile_width(rows, n, 0, per_tensor=False)
+        return wide_tile_width(rows, n, 0, tensor_tile=False)
     return 128
 
 

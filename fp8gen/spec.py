@@ -39,6 +39,8 @@ CONTROL_BYTES = 32
 SCALE_BUFFER_ALIGNMENT = 128
 SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
+# The TMA-store epilogue writes output rows in boxes of 128, 64 or 32 bytes (their swizzle width).
+OUTPUT_ROW_ALIGN_BYTES = 32
 # Consumer warpgroups run with 232 registers; keep this many for fragments.
 ACCUMULATOR_REGISTER_LIMIT = 192
 
@@ -131,6 +133,7 @@ class GemmSpec:
         object.__setattr__(self, "promotion_interval", self._resolved_promotion_interval())
         self._validate_recipes()
         self._validate_block_scales()
+        self._validate_output_rows()
         self._validate_promotion()
         object.__setattr__(self, "cluster", tuple(self.cluster) if isinstance(self.cluster, list) else self.cluster)
         _choose("cluster", self.cluster, CLUSTER_CHOICES)
@@ -211,6 +214,15 @@ class GemmSpec:
             widths = ", ".join(str(w) for w in range(16, 257, 16) if spans_two_blocks_at_most(w, group))
             raise SpecError("tile", self.tile, f"BN (tile[1]) = {bn} lets a tile span more than two of B's "
                                                f"{group}-column scale blocks; BN may be {widths}")
+
+    def _validate_output_rows(self) -> None:
+        bn = self.tile[1]
+        if not output_row_fits(bn, self.out):
+            multiple = OUTPUT_ROW_ALIGN_BYTES // OUT_BYTES[self.out]
+            raise SpecError("tile", self.tile, f"BN (tile[1]) = {bn} makes {bn * OUT_BYTES[self.out]}-byte rows of "
+                                               f"{self.out} output; the TMA-store epilogue stores rows of a multiple "
+                                               f"of {OUTPUT_ROW_ALIGN_BYTES} bytes: with {self.out} output BN must "
+                                               f"be a multiple of {multiple}")
 
     def _validate_promotion(self) -> None:
         if self.accumulation == "fast" and self.has_k_group_scales:
@@ -404,6 +416,11 @@ class GemmSpec:
                 f"tile={bm}x{bn}x{bk} stages={self.stages} cluster={self.cluster[0]}x{self.cluster[1]} "
                 f"schedule={self.schedule} accumulation={self.accumulation_label()} grouping={self.grouping}"
                 f" epilogue=[{', '.join(op.label() for op in self.epilogue)}]")
+
+
+def output_row_fits(bn: int, out: str) -> bool:
+    """Whether a tile BN wide stores its rows of `out` through the TMA-store epilogue (whole 32-byte boxes)."""
+    return bn * OUT_BYTES[out] % OUTPUT_ROW_ALIGN_BYTES == 0
 
 
 def spans_two_blocks_at_most(bn: int, group: int) -> bool:

@@ -78,3 +78,32 @@ def test_strided_operands_and_output(generator):
     torch.cuda.synchronize()
     assert torch.isnan(wide[:, 150:]).all(), "kernel wrote outside out"
     assert relative_error(out, reference_gemm(a, b, sa, sb)) <= 4e-3
+
+
+# 16-wide tiles (the decode heuristic's narrowest, for N small enough that N / 16 tiles about fill the SMs),
+# off the tile grid in M, N and K, with and without a K split.
+NARROW_TILES = [(64, 16, 22), (128, 16, 12)]
+NARROW_SHAPES = [(1, 17, 48), (100, 2112, 7152), (128, 2000, 1008), (64, 4097, 4096)]
+
+
+@pytest.mark.parametrize("bm,bn,stages", NARROW_TILES)
+@pytest.mark.parametrize("m,n,k", NARROW_SHAPES)
+@pytest.mark.parametrize("out_dtype", [torch.bfloat16, torch.float32], ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize("split_k", [1, 3])
+def test_16_wide_tiles_match_float64(bm, bn, stages, m, n, k, out_dtype, split_k, generator):
+    kernel = fp8gen.compile(fp8gen.GemmSpec(tile=(bm, bn, 128), stages=stages, out=OUT_NAMES[out_dtype]))
+    a = random_fp8(m, k, torch.float8_e4m3fn, generator)
+    b = random_fp8(n, k, torch.float8_e4m3fn, generator)
+    scale_a, scale_b = random_scale(generator), random_scale(generator)
+    out = torch.full((m, n), float("nan"), dtype=out_dtype, device="cuda")
+    kernel(a, b, scale_a, scale_b, out=out, split_k=min(split_k, -(-k // 128)))
+    torch.cuda.synchronize()
+    assert not torch.isnan(out).any(), "some output elements were not written"
+    err = gemm_error(out, reference_gemm(a, b, scale_a, scale_b), a.double() * scale_a, b.double() * scale_b)
+    assert err <= OUT_TOLERANCE[out_dtype], f"relative error {err:.3e}"
+
+
+@pytest.mark.parametrize("m", [64, 128])
+def test_decode_shapes_that_take_16_wide_tiles(m, generator):
+    assert choose_spec(m, 2112, 7168, "e4m3", "e4m3", "bf16", "tensor", "tensor").tile[1] == 16
+    run_and_check(m, 2112, 7168, torch.float8_e4m3fn, torch.float8_e4m3fn, torch.bfloat16, generator)

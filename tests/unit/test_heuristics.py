@@ -20,7 +20,7 @@ def test_balanced_splits_never_leaves_a_range_empty():
 
 
 def test_split_k_only_for_shapes_that_leave_sms_idle():
-    decode = choose_spec(64, 2112, 7168, "e4m3", "e4m3", "bf16", "tensor", "tensor")
+    decode = choose_spec(64, 2112, 7168, "e4m3", "e4m3", "bf16", "row", "row")
     assert decode.tile == (64, 64, 128)
     assert split_k(64, 2112, 7168, decode.tile, H100_SMS) == 4  # 33 tiles x 4 splits of 14 K blocks: 132 units
     prefill = choose_spec(4096, 7168, 2048, "e4m3", "e4m3", "bf16", "tensor", "tensor")
@@ -84,8 +84,17 @@ def test_decode_width_follows_the_bandwidth_model():
     ue8m0 = ScaleRecipe("block", dtype="ue8m0")
     assert choose_spec(64, 24576, 1536, "e4m3", "e4m3", "bf16", ScaleRecipe("group", dtype="ue8m0"), ue8m0).tile[1] == 64
     requantize = (EpilogueOp.parse({"op": "group_quantize"}),)
+    relu = (EpilogueOp.parse({"op": "relu"}),)
     assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
     assert tile(4096, 7168, 2048, "row") == (128, 128, 128)  # prefill: not the decode model
+    # 16-wide tiles: per-tensor scales, no epilogue ops, M whole tiles of rows, N / 16 tiles about the SMs (H200)
+    assert tile(64, 2112, 7168) == (64, 16, 128) and tile(128, 2112, 7168) == (128, 16, 128)
+    assert tile(64, 2112, 7168, "row")[1] >= 32 and tile(64, 2112, 7168, epilogue=relu)[1] >= 32
+    assert tile(33, 2112, 7168)[1] >= 32 and tile(96, 2112, 7168)[1] >= 32  # A's rows off the tile grid
+    assert tile(64, 4096, 7168)[1] == 32  # 256 tiles of 16 columns: two per SM
+    # FP8 output rows fill whole 32-byte store boxes: no 16-, 48-, 112- or 176-wide tiles
+    assert tile(1, 1008, 7168) == (64, 112, 128) and tile(1, 1008, 7168, out="e4m3")[1] % 32 == 0
+    assert tile(4096, 2112, 7168) == (128, 176, 128) and tile(4096, 2112, 7168, out="e4m3")[1] % 32 == 0
     assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs
 
 

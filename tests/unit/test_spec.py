@@ -121,6 +121,15 @@ def test_scale_recipes_are_expressible():
         GemmSpec(scale_b=ScaleRecipe("block", group_size=64), promotion_interval=64, tile=(64, 112, 64))
 
 
+def test_fp8_output_rows_must_fill_whole_store_boxes():
+    for bn in (16, 48, 112, 176):
+        with pytest.raises(SpecError, match=f"BN \\(tile\\[1\\]\\) = {bn} makes {bn}-byte rows of e4m3 output;"
+                                            ".* BN must be a multiple of 32"):
+            GemmSpec(out="e4m3", tile=(64, bn, 128))
+    assert GemmSpec(out="e5m2", tile=(64, 32, 128)).tile[1] == 32
+    assert GemmSpec(out="bf16", tile=(64, 16, 128)).tile[1] == GemmSpec(out="f32", tile=(64, 16, 128)).tile[1] == 16
+
+
 def test_dict_round_trip():
     spec = GemmSpec(a="e5m2", out="f16", tile=(64, 64, 64), stages=4, name="k1")
     assert GemmSpec.from_dict(spec.to_dict()) == spec
