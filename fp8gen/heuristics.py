@@ -22,8 +22,8 @@ DECODE_WIDTHS = (128, 112, 96, 64, 48, 32)
 DECODE_WIDTHS_BLOCK_B = (128, 96, 64, 32)
 DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64, 32)
 # Per-tensor scales without an epilogue chain also offer 16-wide tiles when M fills whole tiles of rows: where
-# N / 16 tiles about fill the SMs they stream the weights unsplit (64x2112x7168: 206 TFLOP/s vs 180 for
-# 64-wide split in four, cuBLASLt 218; 128x2112x7168: 352 vs 319, cuBLASLt 386). With M off the tile grid
+# N / 16 tiles about fill the SMs they stream the weights unsplit (64x2112x7168: 205-208 TFLOP/s vs 180 for
+# 64-wide split in four, cuBLASLt 218; 128x2112x7168: 352-354 vs 319, cuBLASLt 386). With M off the tile grid
 # they lost (33x2112x7168 -8%, 96x2112x7168 -18%): the TMA's zero fill of A's rows past M costs more than
 # the weights' bytes on such narrow tiles (H200, docs/performance.md 2026-12-04 third session). (Not timed
 # with per-row scales or epilogue ops; FP8 output rows 16 wide are narrower than a TMA-store box.)
