@@ -4,6 +4,7 @@ import jinja2
 import pytest
 
 from fp8gen import GemmSpec, ScaleRecipe
+from fp8gen.heuristics import choose_spec
 from fp8gen.render import GEMM_TEMPLATE, kernel_parameters, project_dependencies, render, template_dir, write_generated
 
 
@@ -44,6 +45,16 @@ def test_scale_recipes_render_their_operand_scales():
     text = render(GemmSpec(scale_a="row", scale_b="tensor")).text
     assert "OperandScales<fp8gen::ScaleKind::Row, float, 1>" in text
     assert "OperandScales<fp8gen::ScaleKind::Tensor, float, 1>" in text
+
+
+@pytest.mark.parametrize("out", ["e4m3", "e5m2", "bf16", "f32"])
+@pytest.mark.parametrize("m,n,k", [(1, 1008, 7168), (64, 2112, 7168), (128, 2112, 7168), (4096, 2112, 7168),
+                                   (4096, 7168, 2048), (32, 28672, 8192)])
+def test_the_heuristics_picks_render_for_every_output(m, n, k, out):
+    # (FP8 outputs once got 112- and 176-wide tiles, whose rows no TMA-store box fits)
+    for recipe in ("tensor", "row"):
+        rendered = render(choose_spec(m, n, k, "e4m3", "e4m3", out, recipe, recipe))
+        assert f"{rendered.symbol}(" in rendered.text
 
 
 def test_write_generated(tmp_path):
