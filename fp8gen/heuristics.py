@@ -95,13 +95,13 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         block_n = 128  # whole 128-column scale groups per tile
     elif m <= DECODE_MAX_M:
         widths = DECODE_WIDTHS
-        if scale_a.kind == scale_b.kind == "tensor" and not epilogue and m % block_m == 0:
-            widths += (DECODE_NARROW_WIDTH,)
         # (UE8M0 block scales are not offered 96-wide tiles: that kernel was serialized (C7518) until A's
         # staged scales moved to issue time, and has not been timed since.)
         if scale_b.kind == "block":
             widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
                       else DECODE_WIDTHS_BLOCK_B_128_ROWS)
+        elif scale_a.kind == scale_b.kind == "tensor" and not epilogue and m % block_m == 0:
+            widths += (DECODE_NARROW_WIDTH,)
         widths = tuple(width for width in widths if output_row_fits(width, out))
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
     elif wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue):
