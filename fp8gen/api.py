@@ -192,7 +192,8 @@ class Kernel:
         It owns its split-K workspace, so a plan replaying it reuses the buffers (on one stream)."""
         bm, bn, bk = self.spec.tile
         launch = self.artifact.meta["launch"]
-        tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, bm, bk, bk)
+        a_box_rows = self.spec.a_box_rows(m)
+        tma_a = tma_descriptor_2d(a.data_ptr(), m, k, a.stride(0) if m > 1 else k, a_box_rows, bk, bk)
         cluster_m = self.spec.cluster[0]
         # In a cluster each CTA loads 1/cluster_m of the B tile and multicasts it.
         b_rows = b.shape[0]
@@ -217,7 +218,7 @@ class Kernel:
                   POINTER(scale_b_ptr), INT64(scale_b_row), INT64(scale_b_group),
                   INT(m), INT(n), INT(k), INT(splits), INT(first_split_tile), INT(k_blocks_per_split),
                   POINTER(workspace.partials), POINTER(workspace.arrivals),
-                  INT64(groups.scale_b_stride_group), POINTER(groups.info), INT(groups.rows), epilogue)
+                  INT64(groups.scale_b_stride_group), POINTER(groups.info), INT(groups.rows), INT(a_box_rows), epilogue)
         return self._kernel().prepare(shape, device_index, params, owned=workspace.tensors)
 
 

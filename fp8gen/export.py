@@ -18,7 +18,7 @@ from .cache import DiskCache
 from .errors import BundleError
 from .fsutil import atomic_write
 from .render import _environment, include_dir
-from .spec import OUT_BYTES, GemmSpec
+from .spec import NARROW_A_MAX_BLOCK_N, OUT_BYTES, GemmSpec
 from .version import __version__
 
 BUNDLE_FORMAT = 1
@@ -108,7 +108,7 @@ def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cach
     entries = [_kernel_entry(a) for a in artifacts]
     for artifact, entry in zip(artifacts, entries):
         _write(directory / entry["cubin"], artifact.cubin)
-    parameters = {"fp8gen_version": __version__,
+    parameters = {"fp8gen_version": __version__, "narrow_a_max_block_n": NARROW_A_MAX_BLOCK_N,
                   "kernels": [_template_kernel(e, a.spec, a.cubin) for e, a in zip(entries, artifacts)]}
     for template, filename in SOURCES.items():
         _write(directory / filename, _environment().get_template(template).render(**parameters))

@@ -21,12 +21,13 @@ DECODE_WIDTHS = (128, 112, 96, 64, 48, 32)
 # docs/performance.md, 2026-11-25 late).
 DECODE_WIDTHS_BLOCK_B = (128, 96, 64, 32)
 DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64, 32)
-# Per-tensor scales without an epilogue chain also offer 16-wide tiles when M fills whole tiles of rows: where
-# N / 16 tiles about fill the SMs they stream the weights unsplit (64x2112x7168: 205-208 TFLOP/s vs 180 for
-# 64-wide split in four, cuBLASLt 218; 128x2112x7168: 352-354 vs 319, cuBLASLt 386). With M off the tile grid
-# they lost (33x2112x7168 -8%, 96x2112x7168 -18%): the TMA's zero fill of A's rows past M costs more than
-# the weights' bytes on such narrow tiles (H200, docs/performance.md 2026-12-04 third session). (Not timed
-# with per-row scales or epilogue ops; FP8 output rows 16 wide are narrower than a TMA-store box.)
+# Per-tensor scales without an epilogue chain also offer 16-wide tiles: where N / 16 tiles about fill the SMs
+# they stream the weights unsplit (64x2112x7168: 205-208 TFLOP/s vs 180 for 64-wide split in four, cuBLASLt
+# 218; 128x2112x7168: 352-354 vs 319, cuBLASLt 386). With M off the tile grid they lost (33x2112x7168 -8%,
+# 96x2112x7168 -18%) until A's box was narrowed to M rows (GemmSpec.a_box_rows): then they won there too
+# (+5-12% on 33..112x2112x7168, 40x1024x4096 +49%, 72x256x4096 +26%; 80x2048x2048 -8%; H200,
+# docs/performance.md 2026-12-04 fourth session). (Not timed with per-row scales or epilogue ops; FP8 output
+# rows 16 wide are narrower than a TMA-store box.)
 DECODE_NARROW_WIDTH = 16
 # The decode model's constants, fitted to 36 (width, split) configurations of the suite's decode shapes
 # timed on the device's H200 (docs/performance.md, 2026-11-30; it picks within 1% of the best measured
@@ -100,7 +101,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         if scale_b.kind == "block":
             widths = (DECODE_WIDTHS_BLOCK_B if block_m == 64 and scale_b.dtype == "f32"
                       else DECODE_WIDTHS_BLOCK_B_128_ROWS)
-        elif scale_a.kind == scale_b.kind == "tensor" and not epilogue and m % block_m == 0:
+        elif scale_a.kind == scale_b.kind == "tensor" and not epilogue:
             widths += (DECODE_NARROW_WIDTH,)
         widths = tuple(width for width in widths if output_row_fits(width, out))
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))

@@ -39,6 +39,10 @@ CONTROL_BYTES = 32
 SCALE_BUFFER_ALIGNMENT = 128
 SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
+# With M below one tile, kernels whose tiles are at most this wide load only A's M rows (not a whole box the
+# TMA would zero-fill past M: up to 40% slower on narrow decode tiles); wider ones measured 5-8% slower with
+# the runtime byte count (128x192 block-scale tiles), so they load whole boxes. The kernel's kNarrowsA.
+NARROW_A_MAX_BLOCK_N = 128
 # The TMA-store epilogue writes output rows in boxes of 128, 64 or 32 bytes (their swizzle width).
 OUTPUT_ROW_ALIGN_BYTES = 32
 # Consumer warpgroups run with 232 registers; keep this many for fragments.
@@ -338,6 +342,11 @@ class GemmSpec:
         used = (stages * (self.stage_bytes + BARRIER_BYTES_PER_STAGE) + 2 * SCALE_BUFFER_ALIGNMENT + self.output_tile_bytes
                 + CONTROL_BYTES + self.epilogue_factor_bytes + self.epilogue_column_bytes)
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
+
+    def a_box_rows(self, m: int) -> int:
+        """Rows of A each stage's TMA load brings for an M-row problem (NARROW_A_MAX_BLOCK_N)."""
+        bm, bn, _ = self.tile
+        return min(m, bm) if bn <= NARROW_A_MAX_BLOCK_N else bm
 
     def max_stages(self) -> int:
         """The most pipeline stages this tile's shared memory holds (stages='auto' takes at most MAX_AUTO_STAGES)."""

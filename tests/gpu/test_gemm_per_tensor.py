@@ -102,7 +102,7 @@ def test_16_wide_tiles_match_float64(bm, bn, stages, m, n, k, out_dtype, split_k
                   split_k=min(split_k, ceil_div(k, 128)))
 
 
-@pytest.mark.parametrize("m", [64, 128])
+@pytest.mark.parametrize("m", [33, 64, 96, 128])
 def test_decode_shapes_that_take_16_wide_tiles(m, generator):
     assert choose_spec(m, 2112, 7168, "e4m3", "e4m3", "bf16", "tensor", "tensor").tile[1] == 16
     run_and_check(m, 2112, 7168, torch.float8_e4m3fn, torch.float8_e4m3fn, torch.bfloat16, generator)

@@ -87,10 +87,11 @@ def test_decode_width_follows_the_bandwidth_model():
     relu = (EpilogueOp.parse({"op": "relu"}),)
     assert tile(64, 7168, 16384, epilogue=requantize, out="e4m3")[1] == 128  # whole 1x128 output groups per tile
     assert tile(4096, 7168, 2048, "row") == (128, 128, 128)  # prefill: not the decode model
-    # 16-wide tiles: per-tensor scales, no epilogue ops, M whole tiles of rows, N / 16 tiles about the SMs (H200)
+    # 16-wide tiles: per-tensor scales, no epilogue ops, N / 16 tiles about the SMs (H200); M need not fill the
+    # tile's rows (A's box then covers only M rows: GemmSpec.a_box_rows)
     assert tile(64, 2112, 7168) == (64, 16, 128) and tile(128, 2112, 7168) == (128, 16, 128)
     assert tile(64, 2112, 7168, "row")[1] >= 32 and tile(64, 2112, 7168, epilogue=relu)[1] >= 32
-    assert tile(33, 2112, 7168)[1] >= 32 and tile(96, 2112, 7168)[1] >= 32  # A's rows off the tile grid
+    assert tile(33, 2112, 7168) == (64, 16, 128) and tile(96, 2112, 7168) == (128, 16, 128)
     assert tile(64, 4096, 7168)[1] == 32  # 256 tiles of 16 columns: two per SM
     # FP8 output rows fill whole 32-byte store boxes: no 16-, 48-, 112- or 176-wide tiles
     assert tile(1, 1008, 7168) == (64, 112, 128) and tile(1, 1008, 7168, out="e4m3")[1] % 32 == 0

@@ -178,3 +178,10 @@ def test_ping_pong_kernels_refuse_split_k():
     assert Kernel._splits(kernel, 64, 512, 8192, 1, 0) == NO_SPLIT
     with pytest.raises(InputError, match="ping-pong kernels do not split K"):
         Kernel._splits(kernel, 64, 512, 8192, 4, 0)
+
+
+def test_a_box_rows_cover_only_m_for_tiles_up_to_128_wide():
+    assert GemmSpec(tile=(64, 16, 128)).a_box_rows(1) == 1
+    assert GemmSpec(tile=(128, 128, 128)).a_box_rows(100) == 100
+    assert GemmSpec(tile=(128, 128, 128)).a_box_rows(300) == 128  # the last tile's box still reaches past M
+    assert GemmSpec(tile=(128, 192, 128)).a_box_rows(100) == 128  # whole boxes: measured faster (block 128x192)

@@ -103,6 +103,10 @@ struct GemmConfig {
   static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
   // Bytes the TMA loads of one stage deliver (the transaction count of its full barrier).
   static constexpr int kStageTxBytes = kStageBytesA + kStageBytesB + StagedA::kTxBytes + StagedB::kTxBytes;
+  // With M below one tile, tiles up to 128 wide load only A's M rows (GemmProblem::a_box_rows; see
+  // zero_unloaded_a_rows). Wider tiles always load whole boxes: with the runtime byte count their 128x192
+  // block-scale kernels measured 5-8% slower (fp8gen/spec.py's NARROW_A_MAX_BLOCK_N; the host's rule).
+  static constexpr bool kNarrowsA = BlockN <= 128;
 
   using OutputTile = OutputTileLayout<ElementD_, BlockM, BlockN, OutputRowBytes>;
   // Output staging tiles in shared memory: one per consumer in ping-pong (fp8gen/spec.py's output_tile_bytes).
@@ -146,6 +150,7 @@ struct GemmProblem {
   int* split_arrivals;       // splits > 1: one zeroed counter per split tile
   int const* group_info;     // grouped: the expert of each row (contiguous) or each expert's row count (masked)
   int group_rows;            // masked: rows per expert in A and D
+  int a_box_rows;            // rows of A one stage's TMA load brings (see Config::kNarrowsA, zero_unloaded_a_rows)
 
   // The expert whose B a tile row block multiplies; -1: the block is
   // padding (contiguous: its first row's expert is -1) or past the expert's
@@ -206,6 +211,8 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
                                         Scales const& scales) {
   WorkScheduler const sched = p.scheduler<Config>();
   uint64_t const cache_hint = static_cast<uint64_t>(cute::TMA::CacheHintSm90::EVICT_NORMAL);
+  int const stage_tx_bytes = Config::kNarrowsA
+      ? Config::kStageTxBytes - (Config::kBlockM - p.a_box_rows) * Config::kBlockK : Config::kStageTxBytes;
   PipelineState st;
   for (int u = sched.first_unit(); u < sched.num_units(); u += sched.unit_stride()) {
     WorkUnit const unit = sched.unit(u);
@@ -218,7 +225,7 @@ __device__ __forceinline__ void produce(cute::TmaDescriptor const* tma_a, cute::
       smem.barriers.producer_wait_empty(st);
       uint64_t* full = smem.barriers.full_barrier(st);
       smem.b_blocks.load(b_scales, full, st.stage, t.n_block * Config::kBlockN, kb, p.K);
-      smem.barriers.producer_expect(st, Config::kStageTxBytes);
+      smem.barriers.producer_expect(st, stage_tx_bytes);
       int const k = kb * Config::kBlockK;
       cute::SM90_TMA_LOAD_2D::copy(tma_a, full, cache_hint,
                                    smem.a + st.stage * (Config::kBlockM * Config::kBlockK), k,
@@ -622,6 +629,27 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   if (consumer_thread % 128 == 0) cute::tma_store_wait<0>();
 }
 
+// With M below one tile the host's A descriptor covers only the M rows (a_box_rows < BlockM): the TMA then
+// never zero-fills rows past M, which measured up to 40% slower on narrow decode tiles (33x2112x7168 with
+// 64x16 tiles; docs/performance.md, 2026-12-04 third session). The rows no load writes are zeroed here
+// once, so the MMA reads the zeros a full box would have brought.
+template <class Config, class Smem>
+__device__ __forceinline__ void zero_unloaded_a_rows(Smem& smem, int a_box_rows) {
+  static_assert(sizeof(typename Config::ElementA) == 1, "A is fp8");
+  if constexpr (!Config::kNarrowsA) return;
+  if (a_box_rows >= Config::kBlockM) return;  // (the same for every thread: the barrier below is safe)
+  constexpr int kStageChunks = Config::kBlockM * Config::kBlockK / 16;  // 16-byte chunks of one stage's tile
+  // Rows are BlockK contiguous bytes each under the 128B/64B swizzle (it permutes chunks within a row).
+  int const first = a_box_rows * Config::kBlockK / 16;
+  int const per_stage = kStageChunks - first;
+  auto* chunks = reinterpret_cast<uint4*>(smem.a);
+  for (int i = threadIdx.x; i < Config::kStages * per_stage; i += blockDim.x) {
+    chunks[(i / per_stage) * kStageChunks + first + i % per_stage] = make_uint4(0, 0, 0, 0);
+  }
+  cutlass::arch::fence_view_async_shared();  // visible to the wgmma (async proxy) reads
+  __syncthreads();
+}
+
 template <int ClusterSize>
 __device__ __forceinline__ void sync_cluster() {
   if constexpr (ClusterSize == 1) {
@@ -660,6 +688,7 @@ __device__ __forceinline__ void gemm_kernel(cute::TmaDescriptor const* tma_a, cu
     for (auto& columns : smem.epilogue_columns) columns.init();
     smem.barriers.init(Barriers::template release_arrivals<Config::kClusterM, Config::kReleaseEveryThread>(Config::kMmaWGs));
   }
+  zero_unloaded_a_rows<Config>(smem, p.a_box_rows);
   // Peers multicast into this CTA's stages and arrive on its barriers: all
   // must see every barrier initialized, and none may exit while a peer still can.
   sync_cluster<Config::kClusterM>();
