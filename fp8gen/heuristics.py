@@ -42,6 +42,12 @@ DECODE_WIDTH_EFFICIENCY = {16: 0.43, 32: 0.6, 48: 0.8}
 # slower than 128-wide ones split in two (same SMs busy); smaller M keep the SM-filling width rule, which
 # agreed with the best measured at M = 16 and 32.
 DECODE_MODEL_MIN_M = 33
+# Below DECODE_MODEL_MIN_M rows a K split measured slower wherever the unsplit tiles occupy at least this
+# fraction of the SMs (14 shapes with M = 1..32, every 64-row width 32..128: 1x8192x8192 64/1 split 21.5 us
+# vs 128/2 25.5, 1x4096x7168 11.9 vs 16.0, 32x8192x8192 21.5 vs 25.8; cuBLASLt 19.8, 13.0, 21.1; H200,
+# docs/performance.md 2026-12-04 fourth session): the weights stream at the device's rate from fewer SMs,
+# and the split's partial tiles only add their round trip.
+SMALL_M_UNSPLIT_MIN_SM_FRACTION = 0.25
 # Decode tiles narrower than this, and every decode tile when M is at most DECODE_DEEP_MAX_M, take as many
 # pipeline stages as shared memory holds instead of stages="auto"'s 8: more weight bytes in flight per SM.
 # Measured on the suite's decode shapes (H200, 2026-12-04, docs/performance.md): 64x32 tiles +2-10% with 18
@@ -178,15 +184,15 @@ def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale
 def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] = DECODE_WIDTHS,
                  sm_count: int = H100_SM_COUNT) -> int:
     """The width from `widths` with the least modelled time (decode_seconds), each with the K split
-    split_k gives it; below DECODE_MODEL_MIN_M rows the one of at least 64 columns whose work units use the
-    SMs best. Ties go to the wider tile (fewer re-reads of A)."""
+    split_k gives it; below DECODE_MODEL_MIN_M rows the one of at least 64 columns whose tiles, unsplit,
+    use the SMs best (split_k then splits only tiles too few to stream the weights). Ties go to the wider
+    tile (fewer re-reads of A)."""
     def modelled(width: int) -> float:
         tile = (block_m, width, 128)
         return decode_seconds(m, n, k, tile, split_k(m, n, k, tile, sm_count), sm_count)
 
     def sm_use(width: int) -> float:
-        tile = (block_m, width, 128)
-        units = ceil_div(m, block_m) * ceil_div(n, width) * split_k(m, n, k, tile, sm_count)
+        units = ceil_div(m, block_m) * ceil_div(n, width)
         if units == 0:  # an empty output: nothing to launch
             return 0.0
         waves = ceil_div(units, sm_count)
@@ -234,11 +240,14 @@ NO_SPLIT = KSplit()
 def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -> int:
     """Split K when the output tiles fill less than half of the GPU: enough splits to give every SM a work
     unit, each with at least MIN_K_BLOCKS_PER_SPLIT K blocks; for DECODE_MODEL_MIN_M <= M <= DECODE_MAX_M
-    only where the decode model says the extra SMs pay for the split's reduction."""
+    only where the decode model says the extra SMs pay for the split's reduction, below that M only where
+    the tiles occupy less than SMALL_M_UNSPLIT_MIN_SM_FRACTION of the SMs."""
     bm, bn, bk = tile
     tiles = ceil_div(m, bm) * ceil_div(n, bn)
     k_blocks = ceil_div(k, bk)
     if tiles == 0 or 2 * tiles > sm_count or k_blocks == 0:
+        return 1
+    if m < DECODE_MODEL_MIN_M and tiles >= SMALL_M_UNSPLIT_MIN_SM_FRACTION * sm_count:
         return 1
     splits = balanced_splits(k_blocks, max(1, min(sm_count // tiles, k_blocks // MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS)))
     if DECODE_MODEL_MIN_M <= m <= DECODE_MAX_M and (decode_seconds(m, n, k, tile, 1, sm_count)

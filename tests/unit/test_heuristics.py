@@ -35,7 +35,10 @@ def test_decode_splits_k_only_where_the_model_says_it_pays():
     # than the SMs add (H200: 64x112 and 64x128 split in two 170 and 168 TFLOP/s, 64x64 unsplit 254).
     assert split_k(64, 7168, 2048, (64, 112, 128), H100_SMS) == 1
     assert split_k(64, 7168, 16384, (64, 112, 128), H100_SMS) == 2  # 128 K blocks: the split pays
-    assert split_k(1, 8192, 8192, (64, 128, 128), H100_SMS) == 2  # below the model's M: SM-filling rule
+    # below the model's M: no split once the tiles occupy a quarter of the SMs, else the SM-filling rule
+    assert split_k(1, 8192, 8192, (64, 128, 128), H100_SMS) == 1  # 64 tiles
+    assert split_k(16, 2112, 7168, (64, 64, 128), H100_SMS) == 1  # 33 tiles (96 wide x 6 splits: 16% slower)
+    assert split_k(1, 1024, 8192, (64, 64, 128), H100_SMS) == 8  # 16 tiles
     assert split_k(256, 2048, 8192, (128, 128, 128), H100_SMS) == 4  # above decode M: SM-filling rule
 
 
@@ -79,7 +82,8 @@ def test_decode_width_follows_the_bandwidth_model():
     assert tile(128, 2112, 7168, "block") == (128, 64, 128)  # 128x96 measured slower than 128x64
     # Below DECODE_MODEL_MIN_M rows: the width whose units fill the SMs best.
     assert tile(32, 28672, 8192) == (64, 112, 128)    # 256 units in two full waves (128 wide: 224)
-    assert tile(1, 8192, 8192) == (64, 128, 128)      # 64 tiles x 2 splits (64 wide unsplit measured slower)
+    assert tile(1, 8192, 8192) == (64, 64, 128)       # 128 tiles unsplit (128 wide split in two: 20% slower)
+    assert tile(16, 4096, 7168) == (64, 64, 128) and tile(32, 7168, 2048) == (64, 64, 128)
     assert tile(32, 28672, 8192, "block") == (64, 128, 128)  # 32 wide would fill the SMs better: measured 0.6x
     ue8m0 = ScaleRecipe("block", dtype="ue8m0")
     assert choose_spec(64, 24576, 1536, "e4m3", "e4m3", "bf16", ScaleRecipe("group", dtype="ue8m0"), ue8m0).tile[1] == 64
@@ -94,7 +98,7 @@ def test_decode_width_follows_the_bandwidth_model():
     assert tile(33, 2112, 7168) == (64, 16, 128) and tile(96, 2112, 7168) == (128, 16, 128)
     assert tile(64, 4096, 7168)[1] == 32  # 256 tiles of 16 columns: two per SM
     # FP8 output rows fill whole 32-byte store boxes: no 16-, 48-, 112- or 176-wide tiles
-    assert tile(1, 1008, 7168) == (64, 112, 128) and tile(1, 1008, 7168, out="e4m3")[1] % 32 == 0
+    assert tile(32, 28672, 8192) == (64, 112, 128) and tile(32, 28672, 8192, out="e4m3")[1] % 32 == 0
     assert tile(4096, 2112, 7168) == (128, 176, 128) and tile(4096, 2112, 7168, out="e4m3")[1] % 32 == 0
     assert tile(0, 7168, 2048)[1] == 128 and tile(64, 0, 2048)[1] == 128  # empty outputs
 
