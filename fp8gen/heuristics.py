@@ -38,9 +38,9 @@ DECODE_DEVICE_BYTES_PER_S = 4.0e12
 DECODE_SM_BYTES_PER_S = 30e9
 DECODE_SPLIT_SECONDS = 6e-6
 DECODE_WIDTH_EFFICIENCY = {16: 0.43, 32: 0.6, 48: 0.8}
-# Below this M the model is not used: at M = 1 it prefers 64x64 tiles without a split, measured ~20%
-# slower than 128-wide ones split in two (same SMs busy); smaller M keep the SM-filling width rule, which
-# agreed with the best measured at M = 16 and 32.
+# Below this M the model is not used (its per-SM rate, fitted where A's bytes and the MMA weigh more,
+# undercounts what an SM streams at M <= 32); smaller M keep the SM-filling width rule over unsplit tiles,
+# within 5% of the best width measured on 12 of 14 shapes with M = 1..32 (2026-12-04 fourth session).
 DECODE_MODEL_MIN_M = 33
 # Below DECODE_MODEL_MIN_M rows a K split measured slower wherever the unsplit tiles occupy at least this
 # fraction of the SMs (14 shapes with M = 1..32, every 64-row width 32..128: 1x8192x8192 64/1 split 21.5 us
