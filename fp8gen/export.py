@@ -18,7 +18,7 @@ from .cache import DiskCache
 from .errors import BundleError
 from .fsutil import atomic_write
 from .render import _environment, include_dir
-from .spec import NARROW_A_MAX_BLOCK_N, OUT_BYTES, GemmSpec
+from .spec import OUT_BYTES, GemmSpec
 from .version import __version__
 
 BUNDLE_FORMAT = 1
@@ -81,7 +81,7 @@ def _template_kernel(entry: dict, spec: GemmSpec, cubin: bytes) -> dict:
         "tile": launch["tile"], "cluster_m": launch["cluster"][0], "threads": launch["threads"],
         "smem_bytes": launch["smem_bytes"], "out_bytes": OUT_BYTES[spec.out], "output_box": launch["output_box"],
         "output_swizzle_bytes": launch["output_swizzle_bytes"],
-        "staged_groups_a": spec.staged_groups("a"), "staged_groups_b": spec.staged_groups("b"),
+        "narrows_a": int(spec.narrows_a), "staged_groups_a": spec.staged_groups("a"), "staged_groups_b": spec.staged_groups("b"),
         "scale_bytes_a": scale_bytes[spec.scale_a.dtype], "scale_bytes_b": scale_bytes[spec.scale_b.dtype],
         "epilogue_needs": sum(EPILOGUE_NEEDS.get(op.op, 0) for op in spec.epilogue),
         "cubin_size": len(cubin),
@@ -108,7 +108,7 @@ def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cach
     entries = [_kernel_entry(a) for a in artifacts]
     for artifact, entry in zip(artifacts, entries):
         _write(directory / entry["cubin"], artifact.cubin)
-    parameters = {"fp8gen_version": __version__, "narrow_a_max_block_n": NARROW_A_MAX_BLOCK_N,
+    parameters = {"fp8gen_version": __version__,
                   "kernels": [_template_kernel(e, a.spec, a.cubin) for e, a in zip(entries, artifacts)]}
     for template, filename in SOURCES.items():
         _write(directory / filename, _environment().get_template(template).render(**parameters))

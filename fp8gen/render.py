@@ -119,6 +119,7 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "output_row_bytes": spec.output_row_bytes,
         "epilogue": [_epilogue_op_parameters(op, spec.out) for op in spec.epilogue],
         "grouping": GROUPING_ENUM[spec.grouping],
+        "narrows_a": "true" if spec.narrows_a else "false",
         "epilogue_args_size": epilogue_args_size(),
     }
 

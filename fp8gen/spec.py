@@ -41,7 +41,7 @@ SMEM_ALIGNMENT = 1024
 MAX_AUTO_STAGES = 8
 # With M below one tile, kernels whose tiles are at most this wide load only A's M rows (not a whole box the
 # TMA would zero-fill past M: up to 40% slower on narrow decode tiles); wider ones measured 5-8% slower with
-# the runtime byte count (128x192 block-scale tiles), so they load whole boxes. The kernel's kNarrowsA.
+# the runtime byte count (128x192 block-scale tiles), so they load whole boxes. GemmSpec.narrows_a.
 NARROW_A_MAX_BLOCK_N = 128
 # The TMA-store epilogue writes output rows in boxes of 128, 64 or 32 bytes (their swizzle width).
 OUTPUT_ROW_ALIGN_BYTES = 32
@@ -343,10 +343,15 @@ class GemmSpec:
                 + CONTROL_BYTES + self.epilogue_factor_bytes + self.epilogue_column_bytes)
         return -(-used // SMEM_ALIGNMENT) * SMEM_ALIGNMENT + SMEM_ALIGNMENT
 
+    @property
+    def narrows_a(self) -> bool:
+        """Whether, with M below one tile, the kernel loads only A's M rows (NARROW_A_MAX_BLOCK_N)."""
+        return self.tile[1] <= NARROW_A_MAX_BLOCK_N
+
     def a_box_rows(self, m: int) -> int:
-        """Rows of A each stage's TMA load brings for an M-row problem (NARROW_A_MAX_BLOCK_N)."""
-        bm, bn, _ = self.tile
-        return min(m, bm) if bn <= NARROW_A_MAX_BLOCK_N else bm
+        """Rows of A each stage's TMA load brings for an M-row problem."""
+        bm = self.tile[0]
+        return min(m, bm) if self.narrows_a else bm
 
     def max_stages(self) -> int:
         """The most pipeline stages this tile's shared memory holds (stages='auto' takes at most MAX_AUTO_STAGES)."""

@@ -40,6 +40,8 @@ def test_bundle_holds_manifest_cubins_and_sources(bundle):
     assert (bundle / "fp8gen_epilogue_args.h").is_file()
     # the fused kernel's launcher refuses a NULL bias / group-scale pointer (FP8GEN_NEEDS_BIAS | _GROUP_SCALES)
     assert ", 9}," in (bundle / "fp8gen_kernels.c").read_text()
+    # kernels up to 128 wide load only A's M rows when M is below one tile (GemmSpec.narrows_a), the others whole boxes
+    assert "a_box_rows = kd->narrows_a && m < kd->block_m" in (bundle / "fp8gen_kernels.c").read_text()
     for name in ("fp8gen_kernels.c", "fp8gen_cubins.c", "CMakeLists.txt", "example/example.c"):
         assert (bundle / name).is_file()
 

@@ -62,3 +62,10 @@ def test_write_generated(tmp_path):
     path = write_generated(source, tmp_path / "generated")
     assert path.name == "fp8gen_gen_test.cu"
     assert path.read_text() == source.text
+
+
+def test_kernels_up_to_128_wide_load_only_a_s_m_rows():
+    # GemmSpec.narrows_a is the one rule: the kernel's kNarrowsA and the host's A box rows both follow it
+    assert "/*NarrowsA=*/true" in render(GemmSpec(tile=(64, 16, 128))).text
+    assert "/*NarrowsA=*/true" in render(GemmSpec(tile=(128, 128, 128))).text
+    assert "/*NarrowsA=*/false" in render(GemmSpec(tile=(128, 192, 128))).text

@@ -44,7 +44,7 @@ template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int Blo
           int ConsumerWGs, bool PingPong, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB,
-          int StagedBlockGroupsB, Grouping Grouping_, class EpilogueChain>
+          int StagedBlockGroupsB, Grouping Grouping_, bool NarrowsA, class EpilogueChain>
 struct GemmConfig {
   using ElementA = ElementA_;
   using ElementB = ElementB_;
@@ -103,10 +103,10 @@ struct GemmConfig {
   static constexpr int kStageBytesB = BlockN * BlockK * sizeof(ElementB);
   // Bytes the TMA loads of one stage deliver (the transaction count of its full barrier).
   static constexpr int kStageTxBytes = kStageBytesA + kStageBytesB + StagedA::kTxBytes + StagedB::kTxBytes;
-  // With M below one tile, tiles up to 128 wide load only A's M rows (GemmProblem::a_box_rows; see
-  // zero_unloaded_a_rows). Wider tiles always load whole boxes: with the runtime byte count their 128x192
-  // block-scale kernels measured 5-8% slower (fp8gen/spec.py's NARROW_A_MAX_BLOCK_N; the host's rule).
-  static constexpr bool kNarrowsA = BlockN <= 128;
+  // With M below one tile, whether A's loads bring only its M rows (GemmProblem::a_box_rows; see
+  // zero_unloaded_a_rows): fp8gen/spec.py's GemmSpec.narrows_a. Otherwise the stage's byte count stays
+  // a compile-time constant (a runtime one measured 5-8% slower on 128x192 block-scale kernels).
+  static constexpr bool kNarrowsA = NarrowsA;
 
   using OutputTile = OutputTileLayout<ElementD_, BlockM, BlockN, OutputRowBytes>;
   // Output staging tiles in shared memory: one per consumer in ping-pong (fp8gen/spec.py's output_tile_bytes).
