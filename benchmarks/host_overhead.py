@@ -18,7 +18,6 @@ import fp8gen
 import fp8gen.torch_ops  # noqa: F401
 from fp8gen import api
 from fp8gen.bench import environment, random_inputs
-from fp8gen.quantize import rows_contiguous
 from fp8gen.runtime import _driver, check
 
 N, K = 7168, 2048
@@ -75,8 +74,6 @@ def main(argv=None) -> int:
         for m in (1, 16, 64):
             inputs = random_inputs(recipe, m, N, K)  # the same values in fp8gen's and _scaled_mm's layouts
             a, b, (sa, sb), out = inputs.a, inputs.b, inputs.ours, inputs.out
-            if recipe == "block":  # A's group scales as fp8gen.quantize returns them: TMA-readable at any M
-                sa = rows_contiguous(sa)
             scaled_mm = lambda: torch._scaled_mm(a, b.t(), *inputs.theirs, out_dtype=torch.bfloat16)  # noqa: E731
             kind_a, kind_b = ("tensor", "tensor") if recipe == "tensor" else ("group", "block")
             kernel = fp8gen.compile(fp8gen.heuristics.choose_spec(m, N, K, "e4m3", "e4m3", "bf16", kind_a, kind_b))

@@ -20,7 +20,6 @@ import fp8gen
 from fp8gen.bench import RECIPE_KINDS, random_inputs
 from fp8gen.epilogue import EpilogueOp
 from fp8gen.heuristics import choose_spec
-from fp8gen.quantize import rows_contiguous
 
 
 def main(argv=None) -> int:
@@ -45,8 +44,6 @@ def main(argv=None) -> int:
         spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b, chain)
     inputs = random_inputs(args.recipe, m, n, k)
     scale_a, scale_b = inputs.ours
-    if kind_a == "group":  # as fp8gen.quantize returns them: TMA-readable rows
-        scale_a = rows_contiguous(scale_a)
     bias = {"bias": torch.randn(n, device="cuda").to(torch.bfloat16)} if args.bias else {}
 
     if args.cublas:

@@ -27,6 +27,7 @@ import torch
 
 from .api import compile as compile_spec
 from .build import build_many
+from .quantize import rows_contiguous
 from . import tuning
 from .spec import GemmSpec, ScaleRecipe
 from .version import __version__
@@ -78,7 +79,10 @@ def random_inputs(recipe: str, m: int, n: int, k: int) -> InputSet:
         return InputSet(a, b, (sa, sb), (sa, sb), out)
     if recipe == "row":
         return InputSet(a, b, (sa, sb), (sa, sb.reshape(1, n).contiguous()), out)
-    return InputSet(a, b, (sa, sb), (sa, sb.t()), out)  # torch wants (K/128, N/128) with stride (1, K/128)
+    # fp8gen: A's groups as fp8gen.quantize returns them (M-major with 16-byte aligned groups: for M not a
+    # multiple of 4, cuBLASLt's M-major layout would cost fp8gen a copy per call); torch wants B's blocks as
+    # (K/128, N/128) with stride (1, K/128).
+    return InputSet(a, b, (rows_contiguous(sa), sb), (sa, sb.t()), out)
 
 
 def input_set_count(m: int, n: int, k: int) -> int:

@@ -1,0 +1,95 @@
+"""Fit the polynomial behind the fast erf-form gelu of 16-bit and FP8 outputs (epilogue_ops.cuh, GeluErfFn).
+
+The kernel computes gelu(x) = x * Phi(x), Phi the standard normal CDF, as
+
+    q = 2^p(min(|x|, T)),  Phi(x) = 1 - q (x >= 0) or q (x < 0),
+
+where p approximates log2(Phi(-t)) = log2(erfc(t / sqrt 2) / 2) on [0, T]: one exponential and a few FMAs
+where erff takes ~25 instructions. Fitting the logarithm keeps the error relative in both tails (small
+negative outputs stay accurate); past T, Phi(-t) < 2^-126 flushes to zero. This script fits p (near
+minimax, by iteratively reweighted least squares in float64), rounds it to float32, evaluates it the way
+the kernel does (float32 Horner with FMA) and prints the coefficients as C++ literals with the errors.
+
+    python tools/fit_gelu_erf.py [--degree 9] [--limit 13.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import torch
+
+DEGREE = 9
+LIMIT = 13.5
+
+
+def log2_tail(t: float) -> float:
+    """log2(Phi(-t)) in float64."""
+    return math.log2(0.5 * math.erfc(t / math.sqrt(2.0)))
+
+
+def fit(degree: int, limit: float, points: int = 20001, rounds: int = 60) -> list[float]:
+    """Coefficients c[0..degree] of p(t) = sum c[i] t^i, near minimax on [0, limit], rounded to float32."""
+    t = torch.linspace(0.0, limit, points, dtype=torch.float64)
+    y = torch.tensor([log2_tail(v) for v in t.tolist()], dtype=torch.float64)
+    powers = torch.arange(degree + 1, dtype=torch.float64)
+    vander = (t / limit)[:, None] ** powers  # fitted on [0, 1] for conditioning
+    weights = torch.ones_like(t)
+    for _ in range(rounds):
+        coeffs = torch.linalg.lstsq(vander * weights[:, None], (y * weights)[:, None]).solution[:, 0]
+        error = (vander @ coeffs - y).abs()
+        weights = weights * (error / error.max() + 1e-3).sqrt()
+        weights = weights / weights.max()
+    return (coeffs / limit ** powers).to(torch.float32).tolist()
+
+
+def tail_float32(coeffs: list[float], t: torch.Tensor, limit: float) -> torch.Tensor:
+    """Phi(-t) as the kernel computes it: float32 Horner with fused multiply-adds, then 2^p (flushed to zero
+    below 2^-126, as ex2.approx.ftz does)."""
+    t32 = torch.minimum(t.to(torch.float32), torch.tensor(limit, dtype=torch.float32)).to(torch.float64)
+    p = torch.full_like(t32, coeffs[-1])
+    for c in reversed(coeffs[:-1]):
+        p = (p * t32 + c).to(torch.float32).to(torch.float64)  # the float64 product of float32s is exact
+    q = torch.exp2(p)
+    return torch.where(q < 2.0 ** -126, torch.zeros_like(q), q)
+
+
+def gelu_float32(coeffs: list[float], x: torch.Tensor, limit: float) -> torch.Tensor:
+    q = tail_float32(coeffs, x.abs(), limit)
+    return x * torch.where(x >= 0, 1.0 - q, q)
+
+
+def errors(coeffs: list[float], limit: float, points: int = 200001) -> dict[str, float]:
+    """Largest relative errors against float64: of Phi(-t) on [0, limit] and of gelu(x) on [-limit, limit]."""
+    t = torch.linspace(0.0, limit, points, dtype=torch.float64)
+    exact_tail = torch.special.erfc(t / math.sqrt(2.0)) / 2
+    x = torch.linspace(-limit, limit, points, dtype=torch.float64)
+    exact_gelu = x * torch.special.erfc(-x / math.sqrt(2.0)) / 2
+    # (Where Phi(-t) nears 2^-126 the kernel's exponential flushes it to zero.)
+    normal = exact_tail >= 2.0 ** -124
+    tail_error = (tail_float32(coeffs, t, limit) - exact_tail).abs() / exact_tail
+    gelu_error = (gelu_float32(coeffs, x, limit) - exact_gelu).abs() / exact_gelu.abs()
+    gelu_normal = (exact_gelu.abs() >= 2.0 ** -124 * x.abs()) & (x != 0)
+    return {"tail": tail_error[normal].max().item(), "gelu": gelu_error[gelu_normal].max().item()}
+
+
+def hex_literal(value: float) -> str:
+    """A C++17 float literal, exact: 0x1.00026p+0f."""
+    mantissa, exponent = float(value).hex().split("p")
+    return f"{mantissa.rstrip('0').rstrip('.')}p{exponent}f"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--degree", type=int, default=DEGREE)
+    parser.add_argument("--limit", type=float, default=LIMIT)
+    args = parser.parse_args()
+    coeffs = fit(args.degree, args.limit)
+    print(", ".join(hex_literal(c) for c in coeffs))
+    found = errors(coeffs, args.limit)
+    print(f"max relative error: Phi(-t) {found['tail']:.2e}, gelu {found['gelu']:.2e}")
+
+
+if __name__ == "__main__":
+    main()
