@@ -83,10 +83,11 @@ def test_render_composes_op_types_and_exact_clamp_bounds():
     assert "fp8gen::epilogue::Chain<>" in render(GemmSpec()).text
 
 
-@pytest.mark.parametrize("out,approx", [("bf16", "true"), ("f16", "true"), ("e4m3", "true"), ("f32", "false")])
-def test_tanh_activations_use_the_hardware_tanh_except_for_float32_outputs(out, approx):
-    text = render(GemmSpec(out=out, epilogue=["gelu_tanh", "silu"])).text
-    assert f"fp8gen::epilogue::GeluTanh<{approx}>, fp8gen::epilogue::Silu<{approx}>>" in text
+@pytest.mark.parametrize("out,fast", [("bf16", "true"), ("f16", "true"), ("e4m3", "true"), ("f32", "false")])
+def test_activations_take_their_fast_forms_except_for_float32_outputs(out, fast):
+    text = render(GemmSpec(out=out, epilogue=["gelu_tanh", "silu", "gelu"])).text
+    assert (f"fp8gen::epilogue::GeluTanh<{fast}>, fp8gen::epilogue::Silu<{fast}>, "
+            f"fp8gen::epilogue::GeluErf<{fast}>>") in text
 
 
 @pytest.mark.parametrize("out,chain,scales,tile", [
