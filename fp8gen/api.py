@@ -437,8 +437,9 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
       a: (M,) / (M, 1), b: (N,) / (N, 1)       -> per-row (float32)
       (rows, ceil(K/G))                        -> 1xG groups per row (float32 or float8_e8m0fnu)
       b: (ceil(N/G), ceil(K/G))                -> GxG blocks (float32 or float8_e8m0fnu)
-    Any strides are accepted; group scales are read fastest when rows are contiguous
-    (M-major, e.g. ``torch.empty(K // 128, M).t()``), which is what fp8gen.quantize returns.
+    Any strides are accepted; group scales are read without a copy when rows are contiguous and each
+    group's column is 16-byte aligned (what fp8gen.quantize returns; ``torch.empty(K // 128, M).t()`` for M
+    a multiple of 4), and copied on every call otherwise.
     split_k: see Kernel.__call__ (None: chosen from the shape).
 
     Fused epilogue, applied in fp32 in this order (each only when its argument is given):
