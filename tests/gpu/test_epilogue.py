@@ -230,7 +230,8 @@ def test_erf_gelu_fast_form_is_accurate_in_both_tails(generator):
     """16-bit outputs take the fitted erf gelu (relative error <= 5.3e-5, tools/fit_gelu_erf.py): every
     element within a float16 rounding of the float64 reference plus that error, including the small negative
     outputs that a tanh-based form would get wrong by ~2^-11 of |x|. Small integer operands and power-of-two
-    scales make the GEMM itself exact (sums of 128 products of at most 2^11), so only the activation can err."""
+    scales make the GEMM itself exact (every 128-term partial sum is an integer of at most 2^11), so only the
+    activation can err."""
     m, n, k = 200, 264, 512
     a = torch.randint(-4, 5, (m, k), device="cuda", generator=generator).float().to(torch.float8_e4m3fn)
     b = torch.randint(-4, 5, (n, k), device="cuda", generator=generator).float().to(torch.float8_e4m3fn)
