@@ -18,7 +18,6 @@ import fp8gen
 from fp8gen.api import _chain_of
 from fp8gen.bench import environment, graph_ms, input_set_count
 from fp8gen.build import build_many
-from fp8gen.epilogue import EpilogueOp
 from fp8gen.heuristics import choose_spec
 
 SHAPES = [(8192, 8192, 8192), (64, 7168, 16384), (4096, 7168, 2048)]
@@ -57,6 +56,11 @@ def fp8gen_spec(m: int, n: int, k: int, bias: bool = False, activation=None, res
     return choose_spec(m, n, k, "e4m3", "e4m3", out, "tensor", "tensor", chain)
 
 
+def kernel_call(kernel, s: dict, bias: bool = False):
+    """A compiled kernel on input set `s` (bf16 output), with its bf16 column bias when `bias`."""
+    return kernel(s["a"], s["b"], s["sa"], s["sb"], out=s["out"], **({"bias": s["bias"]} if bias else {}))
+
+
 def pingpong_spec(chain: tuple) -> fp8gen.GemmSpec:
     return fp8gen.GemmSpec(tile=(64, PINGPONG_WIDTH, 128), schedule="pingpong", epilogue=chain)
 
@@ -75,9 +79,7 @@ def variants(m: int, n: int, sets: list[dict]):
         for chain in PINGPONG_CHAINS:
             kernel = fp8gen.compile(pingpong_spec(chain))
             name = f"ping-pong 64x{PINGPONG_WIDTH} {'+'.join(chain) or 'plain'}"
-            table[name] = (lambda s, kernel=kernel, bias=bool(chain):
-                           kernel(s["a"], s["b"], s["sa"], s["sb"], out=s["out"],
-                                  **({"bias": s["bias"]} if bias else {})))
+            table[name] = lambda s, kernel=kernel, bias=bool(chain): kernel_call(kernel, s, bias)
     return {name: [lambda s=s, f=f: f(s) for s in sets] for name, f in table.items()}
 
 
@@ -93,13 +95,12 @@ def build_kernels(shapes: list[tuple[int, int, int]], jobs: int) -> None:
 def heuristic_tiles(m: int, n: int, k: int) -> str:
     """The tile widths the heuristics give the plain GEMM and the chains that may differ from it: a
     variant's "vs fp8gen plain" ratio includes any difference in tile."""
-    def tile(out: str, *ops) -> str:
-        chain = tuple(EpilogueOp.parse(op) for op in ops)
-        bm, bn, _ = choose_spec(m, n, k, "e4m3", "e4m3", out, "tensor", "tensor", chain).tile
+    def tile(**variant) -> str:
+        bm, bn, _ = fp8gen_spec(m, n, k, **variant).tile
         return f"{bm}x{bn}"
 
-    return (f"tiles: plain {tile('bf16')}, with a residual {tile('bf16', {'op': 'residual', 'dtype': 'bf16'})}, "
-            f"1x128 re-quantized {tile('e4m3', {'op': 'group_quantize'})}")
+    return (f"tiles: plain {tile()}, with a residual {tile(residual=True)}, "
+            f"1x128 re-quantized {tile(requantize='1x128')}")
 
 
 def random_set(m: int, n: int, k: int) -> dict:
