@@ -6,6 +6,7 @@ recipe, and writes JSON.
     # in a checkout of the old commit:  FP8GEN_CACHE_DIR=/tmp/old python -m fp8gen ...  (or any build)
     python benchmarks/ab_cache.py --old-cache /tmp/old --tiles 128x192 --recipes tensor,row,block
     python benchmarks/ab_cache.py --old-cache /tmp/old --tiles 128x128,128x192 --recipes tensor --epilogue bias,gelu_tanh
+    python benchmarks/ab_cache.py --old-cache /tmp/old --tiles 128x128 --shapes 4096x4096x7168,1024x4096x7168
 
 An old kernel is found by its spec's name in the old cache; the launch metadata travels with its cubin, so
 the old kernel runs as it was built (its kernel parameters must be this tree's). --epilogue: a chain of
@@ -57,9 +58,11 @@ def main(argv=None) -> int:
     parser.add_argument("--recipes", default="tensor,row,block")
     parser.add_argument("--tiles", default="128x192", help="comma-separated BMxBN (BK 128)")
     parser.add_argument("--epilogue", default="", help="e.g. bias,gelu_tanh (default: none)")
+    parser.add_argument("--shapes", default=None, help="comma-separated MxNxK (default: SHAPES)")
     parser.add_argument("--json", default="ab_cache.json")
     args = parser.parse_args(argv)
     chain = parse_epilogue(args.epilogue)
+    shapes = [tuple(map(int, shape.split("x"))) for shape in args.shapes.split(",")] if args.shapes else SHAPES
     rows, speedups = [], {}
     for recipe in args.recipes.split(","):
         kind_a, kind_b = RECIPE_KINDS[recipe]
@@ -68,7 +71,7 @@ def main(argv=None) -> int:
             spec = GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(bm, bn, 128),
                             epilogue=chain)
             kernels = [old_kernel(args.old_cache, spec), fp8gen.compile(spec)]
-            for m, n, k in SHAPES:
+            for m, n, k in shapes:
                 sets = [random_inputs(recipe, m, n, k) for _ in range(2)]
                 first = sets[0]
                 epilogue_args = {"bias": torch.randn(n, device="cuda").to(torch.bfloat16)} if "bias" in chain else {}

@@ -1,6 +1,7 @@
 """Grouped FP8 GEMM (mixture of experts) on DeepGEMM's published shapes: fp8gen.grouped_gemm vs a loop of
 torch._scaled_mm over the experts, and for per-row scales also vs torch._scaled_grouped_mm (cuBLASLt/CUTLASS
-in torch; rowwise scales only on sm_90). Same inputs, one run, CUDA-graph timing over rotating input sets
+in torch; rowwise scales only on sm_90), and vs one fp8gen.gemm of the same total shape (all rows, expert 0's
+weights: what the grouping itself costs). Same inputs, one run, CUDA-graph timing over rotating input sets
 with alternating replays. Prints a table and writes JSON.
 
     python benchmarks/bench_grouped.py [--recipes block,row] [--json OUT.json]
@@ -66,6 +67,14 @@ def loop_call(groups: int, rows: int, s: dict):
     return loop
 
 
+def plain_call(recipe: str, groups: int, rows: int, n: int, k: int, s: dict):
+    """One fp8gen.gemm over all the experts' rows with expert 0's weights: the same FLOPs as one plain GEMM,
+    to tell the grouped kernel's own cost from the shape's."""
+    sa = s["sa"].reshape(groups * rows, 1) if recipe == "row" else s["sa"]
+    sb = s["sb"][0].reshape(n, 1) if recipe == "row" else s["sb"][0]
+    return lambda: fp8gen.gemm(s["a"], s["b"][0], sa, sb, out=s["out"])
+
+
 def torch_grouped_call(layout: str, groups: int, rows: int, n: int, k: int, s: dict):
     """torch._scaled_grouped_mm with per-row scales: contiguous as a 2-D A with end offsets per expert,
     masked as a batched 3-D A (every expert's whole buffer)."""
@@ -95,15 +104,17 @@ def bench_row(recipe: str, layout: str, groups: int, rows: int, n: int, k: int, 
     set_bytes = groups * (rows * k + n * k + 2 * rows * n)  # fp8 A and B, bf16 D
     sets = [grouped_inputs(recipe, groups, rows, n, k) for _ in range(input_sets_for(set_bytes))]
     torch_calls, torch_error = torch_grouped_or_error(recipe, layout, groups, rows, n, k, sets)
-    lists = [[grouped_call(layout, groups, rows, n, k, s) for s in sets], [loop_call(groups, rows, s) for s in sets]]
+    lists = [[grouped_call(layout, groups, rows, n, k, s) for s in sets], [loop_call(groups, rows, s) for s in sets],
+             [plain_call(recipe, groups, rows, n, k, s) for s in sets]]
     times = graph_ms(*lists, *([torch_calls] if torch_calls else []))
     flops = 2.0 * groups * rows * n * k
     row = {"recipe": recipe, "layout": layout, "groups": groups, "rows": rows, "n": n, "k": k,
            "input_sets": len(sets), "fp8gen_ms": times[0], "loop_ms": times[1],
            "fp8gen_tflops": flops / times[0] / 1e9, "loop_tflops": flops / times[1] / 1e9,
+           "plain_ms": times[2], "plain_tflops": flops / times[2] / 1e9,
            "deepgemm_h800_tflops": published if recipe == "block" else None}
     if torch_calls:
-        row.update(torch_grouped_ms=times[2], torch_grouped_tflops=flops / times[2] / 1e9)
+        row.update(torch_grouped_ms=times[3], torch_grouped_tflops=flops / times[3] / 1e9)
     else:
         row["torch_grouped_error"] = torch_error
     return row
@@ -116,14 +127,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows_out = []
     print(f"{'recipe':6s} {'layout':10s} {'G':>2s} {'rows':>5s} {'N':>5s} {'K':>5s} {'fp8gen TF/s':>11s} "
-          f"{'loop TF/s':>9s} {'_scaled_grouped_mm':>18s} {'DeepGEMM':>8s}")
+          f"{'loop TF/s':>9s} {'plain TF/s':>10s} {'_scaled_grouped_mm':>18s} {'DeepGEMM':>8s}")
     for recipe in args.recipes.split(","):
         for layout, groups, rows, n, k, published in SHAPES:
             row = bench_row(recipe, layout, groups, rows, n, k, published)
             rows_out.append(row)
             grouped = f"{row['torch_grouped_tflops']:.0f}" if "torch_grouped_tflops" in row else "n/a"
             print(f"{recipe:6s} {layout:10s} {groups:2d} {rows:5d} {n:5d} {k:5d} {row['fp8gen_tflops']:11.0f} "
-                  f"{row['loop_tflops']:9.0f} {grouped:>18s} {row['deepgemm_h800_tflops'] or '-':>8}", flush=True)
+                  f"{row['loop_tflops']:9.0f} {row['plain_tflops']:10.0f} {grouped:>18s} {row['deepgemm_h800_tflops'] or '-':>8}", flush=True)
             if "torch_grouped_error" in row and recipe == "row":
                 print(f"    torch._scaled_grouped_mm: {row['torch_grouped_error']}")
     with open(args.json, "w") as f:

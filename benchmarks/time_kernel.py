@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument("--recipe", choices=sorted(RECIPE_KINDS), default="tensor")
     parser.add_argument("--shape", default="8192x8192x8192", help="MxNxK")
     parser.add_argument("--tile", default=None, help="BMxBN (BK 128) instead of the heuristic's tile")
+    parser.add_argument("--cluster", type=int, default=1, help="with --tile: CTAs per cluster along M")
+    parser.add_argument("--stages", default="auto", help="with --tile: pipeline stages")
     parser.add_argument("--bias", action="store_true", help="fuse a random bf16 column bias")
     parser.add_argument("--activation", default=None, help="fuse an activation, e.g. relu, gelu_tanh")
     parser.add_argument("--cublas", action="store_true", help="launch torch._scaled_mm instead")
@@ -39,7 +41,8 @@ def main(argv=None) -> int:
     if args.tile:
         bm, bn = map(int, args.tile.split("x"))
         spec = fp8gen.GemmSpec(scale_a=fp8gen.ScaleRecipe(kind_a), scale_b=fp8gen.ScaleRecipe(kind_b),
-                               tile=(bm, bn, 128), epilogue=chain)
+                               tile=(bm, bn, 128), epilogue=chain, cluster=(args.cluster, 1),
+                               stages=args.stages if args.stages == "auto" else int(args.stages))
     else:
         spec = choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b, chain)
     inputs = random_inputs(args.recipe, m, n, k)

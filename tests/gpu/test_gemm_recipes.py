@@ -125,13 +125,14 @@ def test_block_scales_straddling_tiles(spec, m, n, k, split_k, generator):
           scale_dtype=spec.scale_b.dtype, split_k=split_k, spec=spec)
 
 
-@pytest.mark.parametrize("width", [192, 176])
+@pytest.mark.parametrize("width", [192, 176, 128])
 @pytest.mark.parametrize("k", [1040, 640])
 @pytest.mark.parametrize("out_name", list(OUT))
 def test_deferred_epilogue_over_several_tiles_per_cta(width, k, out_name, generator):
-    # 224 tiles of 128x192 (240 of 128x176) on 132 SMs: CTAs run a second tile, whose first MMA batch is issued
-    # before the first tile's epilogue when it has >= 8 K blocks (K = 1040: 9, the last partial), else after it
-    # (K = 640: 5). N = 2600 is off both tile grids.
+    # 224 tiles of 128x192 (240 of 128x176, 336 of 128x128) on 132 SMs: CTAs run a second tile, whose first MMA
+    # batch is issued before the first tile's epilogue when it has >= 8 K blocks (K = 1040: 9, the last
+    # partial), else after it (K = 640: 5). N = 2600 is off every tile grid. (128x128 kernels defer with
+    # 16-bit outputs only.)
     spec = fp8gen.GemmSpec(out=out_name, tile=(128, width, 128))
     check(2000, 2600, k, "e4m3", "e4m3", "tensor", "tensor", out_name, generator, spec=spec)
 

@@ -53,10 +53,11 @@ def test_split_tail_matches_reference(kind_a, kind_b, out_name, generator):
     check_recipe_gemm(m, n, TAIL_K, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)
 
 
-@pytest.mark.parametrize("width", [176, 192])
+@pytest.mark.parametrize("width", [128, 176, 192])
 @pytest.mark.parametrize("out_name", ["bf16", "f32"])
-def test_split_tail_of_wide_per_tensor_tiles(width, out_name, generator):
-    # Their whole tiles defer the epilogue: the last whole tile's is stored before the split unit starts.
+def test_split_tail_of_deferring_per_tensor_tiles(width, out_name, generator):
+    # Their whole tiles defer the epilogue (128x128: 16-bit outputs only): the last whole tile's is stored
+    # before the split unit starts.
     spec = wide_spec(width, out_name)
     m, n = tail_shape(spec)
     check_recipe_gemm(m, n, TAIL_K, "e4m3", "e4m3", "tensor", "tensor", out_name, generator, spec=spec)

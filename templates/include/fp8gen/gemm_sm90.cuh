@@ -264,10 +264,15 @@ __device__ __forceinline__ void mma_ksteps(TiledMma& tiled_mma, FragA const& tCr
 // each batch's sum lands in a partial fragment that is then added into fp32
 // `accum`, which bounds the tensor core's internal accumulation to one batch.
 // Two partials alternate so batch j+1 runs while batch j is being added.
-template <class Config, class Frags, class Smem, class Scales>
+//
+// DeferredEpilogue: `previous_epilogue` (the previous tile's epilogue, which still reads `accum`) runs once
+// this tile's first batch is issued, so the tensor cores work through part of it (with the second batch
+// in flight as well, the three fragments and the epilogue spilled). Otherwise it is not called.
+template <class Config, bool DeferredEpilogue, class Frags, class Smem, class Scales, class PreviousEpilogue>
 __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, PipelineState& st, int k_block_begin,
                                                   int k_blocks, bool warp_leader, Scales const& scales,
-                                                  int consumer_thread, int n0) {
+                                                  int consumer_thread, int n0,
+                                                  PreviousEpilogue const& previous_epilogue) {
   using namespace cute;
   constexpr int kSteps = Config::kPromotionSteps;
   constexpr int kBatchesPerStage = Config::kBlockK / 32 / kSteps;
@@ -301,8 +306,12 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
     }
     if constexpr (!Factors::kStaged) factors.apply(f.accum, partial, smem);
   };
-  clear(f.accum);
+  if constexpr (!DeferredEpilogue) clear(f.accum);
   issue(f.partial0, factors0, 0, 0);
+  if constexpr (DeferredEpilogue) {
+    previous_epilogue();
+    clear(f.accum);
+  }
   // Batch i of a chunk is in flight in partial[i % 2] when pair(i) starts:
   // pair(i) issues batches i + 1 and i + 2 and retires batches i and i + 1.
   auto pair = [&](int i, int j) {
@@ -547,18 +556,22 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     smem.epilogue_columns[consumer].wait(factor_phase);
     factor_phase ^= 1u;
   };
-  // Deferred epilogue (whole tiles of cooperative one-partial kernels with per-tensor scales and a
-  // deferrable chain): a finished tile's epilogue runs after the next tile's first MMA batch is issued, so
-  // the tensor cores work through part of it (they idled through all of it: 6-9% of a long-K GEMM's time,
-  // measured by removing the epilogue). Measured: per-tensor +3-6% where the next tile has at least
+  // Deferred epilogue (whole tiles of cooperative kernels with per-tensor scales): a finished tile's
+  // epilogue runs after the next tile's first MMA batch is issued, so the tensor cores work through part
+  // of it (they idled through all of it: 6-9% of a long-K GEMM's time, measured by removing the epilogue).
+  // One-partial kernels (128x192, 128x176) with a deferrable chain: +3-6% where the next tile has at least
   // kMinDeferKBlocks K blocks; per-row -0.5%, block scales -3%, K = 512 -4% (docs/performance.md,
   // 2026-12-01). Chains of ops qualify since the column bias is staged in shared memory (its registers
   // spilled), for 16-bit and FP8 outputs (float32 outputs' chains spilled 4-16 registers at 128x192).
+  // Two-partial 128x128 kernels without a chain, 16-bit outputs: +1.4-8% where K >= 1536 (K = 512: -1-3%);
+  // per-row and block scales, bias and gelu_tanh chains, and the narrower decode tiles measured slower or no
+  // faster (docs/performance.md, 2026-12-04 sixth session). (FP8 outputs not timed.)
+  constexpr bool kPerTensor = Scales::A::kKind == ScaleKind::Tensor && Scales::B::kKind == ScaleKind::Tensor;
+  constexpr bool kDeferrableOutput = Epilogue::kOps == 0 || (Epilogue::kDeferrable && sizeof(typename Config::ElementD) < 4);
+  constexpr bool kDeferTwoPartials = BM == 128 && BN == 128 && Epilogue::kOps == 0 && sizeof(typename Config::ElementD) == 2;
   constexpr bool kDeferEpilogue =
-      !Config::kPingPong && Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1 &&
-      Config::kGrouping == Grouping::None && Scales::A::kKind == ScaleKind::Tensor &&
-      Scales::B::kKind == ScaleKind::Tensor &&
-      (Epilogue::kOps == 0 || (Epilogue::kDeferrable && sizeof(typename Config::ElementD) < 4));
+      !Config::kPingPong && Config::kAccumulation == Accumulation::Promoted && Config::kGrouping == Grouping::None &&
+      kPerTensor && (Config::kPartials == 1 ? kDeferrableOutput : kDeferTwoPartials);
   constexpr int kMinDeferKBlocks = 8;
   bool pending = false;  // a finished tile (`prev`) awaits its epilogue
   TileCoord prev{};
@@ -573,21 +586,40 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
     if (group < 0) continue;
     if constexpr (kDeferEpilogue) {
       if (!sched.is_split(u)) {
-        if (pending && unit.k_blocks >= kMinDeferKBlocks) {
-          smem.barriers.consumer_wait(st);
-          issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
+        auto const previous_epilogue = [&] {
           store_pending();
           begin_tile(t, scales, group);
-          mainloop_promoted_one_partial<Config, true>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
-                                                      warp_leader, scales, t.n_block * BN);
+        };
+        if (pending && unit.k_blocks >= kMinDeferKBlocks) {
+          if constexpr (Config::kPartials == 1) {
+            smem.barriers.consumer_wait(st);
+            issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
+            previous_epilogue();
+            mainloop_promoted_one_partial<Config, true>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                                        warp_leader, scales, t.n_block * BN);
+          } else {
+            mainloop_promoted<Config, true>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
+                                            mma_thread, t.n_block * BN, previous_epilogue);
+          }
         } else {
           if (pending) store_pending();
           begin_tile(t, scales, group);
-          mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
-                                                       warp_leader, scales, t.n_block * BN);
+          if constexpr (Config::kPartials == 1) {
+            mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                                         warp_leader, scales, t.n_block * BN);
+          } else {
+            mainloop_promoted<Config, false>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
+                                             mma_thread, t.n_block * BN, [] {});
+          }
         }
-        pending = true;
         prev = t;
+        pending = true;
+        // Two-partial kernels: a tile too short to defer into stores its own epilogue at once (128x128 at
+        // K = 512: 4.7% slower than before the deferral when left pending, 1-3% when stored at once).
+        if (Config::kPartials == 2 && unit.k_blocks < kMinDeferKBlocks) {
+          store_pending();
+          pending = false;
+        }
         continue;
       }
       if (pending) store_pending();  // a split unit follows: it uses the accumulators from its first MMA
@@ -609,8 +641,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
       mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
                                                    warp_leader, tile_scales, t.n_block * BN);
     } else if constexpr (Config::kAccumulation == Accumulation::Promoted) {
-      mainloop_promoted<Config>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
-                                mma_thread, t.n_block * BN);
+      mainloop_promoted<Config, false>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
+                                       mma_thread, t.n_block * BN, [] {});
     } else {
       mainloop_fast<Config>(f, smem, st, unit.k_blocks, warp_leader);
     }
