@@ -8,6 +8,7 @@ target for Nsight Compute:
     ncu --set full -k regex:fp8gen_gemm --launch-skip 2 --launch-count 1 -o row \\
         python benchmarks/time_kernel.py --recipe row --shape 8192x10240x8192
     python benchmarks/time_kernel.py --shape 8192x8192x8192 --bias --activation gelu_tanh --time
+    python benchmarks/time_kernel.py --tile 128x128 --cluster 2 --stages 5 --shape 4096x4096x7168 --time
 """
 
 from __future__ import annotations

@@ -57,11 +57,16 @@ def gemm_error(out: torch.Tensor, ref: torch.Tensor, a_dequant: torch.Tensor, b_
     return (torch.linalg.vector_norm(out.double() - ref) / denominator).item()
 
 
-def prebuild(specs) -> None:
-    """Compile a test module's kernels up front, in parallel, so the tests themselves hit the cache."""
+def prebuild(specs, request) -> None:
+    """Compile a test module's kernels up front, in parallel, so the tests themselves hit the cache. Skipped
+    when fewer of the module's tests are selected than it has kernels (a few picked by node id or -k): they
+    compile what they use, where under pytest-xdist every worker would compile the module's whole set."""
     from fp8gen.build import build_many
 
-    build_many(list(dict.fromkeys(specs)), jobs=min(len(specs), os.cpu_count() or 1))
+    specs = list(dict.fromkeys(specs))
+    if sum(1 for item in request.session.items if getattr(item, "module", None) is request.module) < len(specs):
+        return
+    build_many(specs, jobs=min(len(specs), os.cpu_count() or 1))
 
 
 FORMATS = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}

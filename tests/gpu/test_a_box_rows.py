@@ -21,9 +21,9 @@ SPECS = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernels_built():
+def kernels_built(request):
     if torch.cuda.is_available():
-        prebuild(list(SPECS.values()))
+        prebuild(list(SPECS.values()), request)
 
 
 @pytest.mark.parametrize("name", list(SPECS))

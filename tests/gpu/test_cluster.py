@@ -19,10 +19,10 @@ def cluster_spec(kind_a: str, kind_b: str, out: str, **extra) -> GemmSpec:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernels_built():
+def kernels_built(request):
     if torch.cuda.is_available():
         prebuild([cluster_spec(a, b, out) for a, b in PAIRS for out in ("bf16", "f32")]
-                 + [cluster_spec("tensor", "tensor", "bf16", accumulation="fast")])
+                 + [cluster_spec("tensor", "tensor", "bf16", accumulation="fast")], request)
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)

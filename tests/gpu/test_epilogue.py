@@ -69,7 +69,7 @@ BIAS_LAYOUTS = ("contiguous", "strided", "misaligned")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernels_built():
+def kernels_built(request):
     if torch.cuda.is_available():
         chains = list(SINGLE_OPS.values()) + list(CHAINS.values())
         prebuild([spec(out, chain) for chain in chains for out in OUT]
@@ -80,7 +80,7 @@ def kernels_built():
                     for d in ("f32", "ue8m0")]
                  + [spec(out, chain, tile=tile) for chain in WIDE_CHAINS.values() for out in OUT for tile in WIDE_TILES]
                  + [spec(out, ["bias", "gelu", "amax"], tile=WIDE) for out in ("e4m3", "f32")]
-                 + [spec("bf16", chain, tile=tile) for chain in DEFER_CHAINS.values() for tile in WIDE_TILES])
+                 + [spec("bf16", chain, tile=tile) for chain in DEFER_CHAINS.values() for tile in WIDE_TILES], request)
 
 
 class Problem:

@@ -21,11 +21,11 @@ OUT_NAMES = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernels_built():
+def kernels_built(request):
     if torch.cuda.is_available():
         # the decode tile width depends on N and K as well as M
         prebuild([choose_spec(m, n, k, FORMAT_NAMES[a], FORMAT_NAMES[b], OUT_NAMES[o], "tensor", "tensor")
-                  for m in MN for n in MN for k in KS for a in FORMATS for b in FORMATS for o in OUT_TOLERANCE])
+                  for m in MN for n in MN for k in KS for a in FORMATS for b in FORMATS for o in OUT_TOLERANCE], request)
 
 
 def run_and_check(m, n, k, a_dtype, b_dtype, out_dtype, generator, kernel=None, split_k=None):

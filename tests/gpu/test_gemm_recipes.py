@@ -22,14 +22,14 @@ DECODE_WIDTH_SPECS = [fp8gen.GemmSpec(tile=(block_m, width, 128), scale_a=ScaleR
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernels_built():
+def kernels_built(request):
     if torch.cuda.is_available():
         prebuild([choose_spec(m, 1, 1, fa, fb, o, ra, rb) for m in (32, 257) for fa in FORMATS for fb in FORMATS
                   for o in OUT for ra, rb in PAIRS]
                  + [choose_spec(m, 1, 1, "e4m3", "e4m3", o, ScaleRecipe(ra, dtype="ue8m0"),
                                 ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
                     for ra, rb in (("group", "block"), ("group", "group"))]
-                 + DECODE_WIDTH_SPECS)
+                 + DECODE_WIDTH_SPECS, request)
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)

@@ -18,11 +18,11 @@ def pingpong_spec(kind_a, kind_b, out="bf16", width=128, accumulation="promoted"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernels_built():
+def kernels_built(request):
     if torch.cuda.is_available():
         prebuild([pingpong_spec(a, b, out) for a, b in PAIRS for out in ("bf16", "f32")]
                  + [pingpong_spec("row", "row", width=192), pingpong_spec("tensor", "tensor", width=256,
-                                                                           accumulation="fast")])
+                                                                           accumulation="fast")], request)
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)
