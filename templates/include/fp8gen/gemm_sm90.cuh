@@ -590,6 +590,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
           store_pending();
           begin_tile(t, scales, group);
         };
+        // (The mainloop dispatch below repeats the one after this block: sharing it through a generic lambda
+        // changed ptxas's schedule of nearly every kernel, deferring or not.)
         if (pending && unit.k_blocks >= kMinDeferKBlocks) {
           if constexpr (Config::kPartials == 1) {
             smem.barriers.consumer_wait(st);
