@@ -5,10 +5,9 @@ without a K split, and with a 2-CTA cluster (its second CTA's rows lie wholly pa
 from __future__ import annotations
 
 import pytest
-import torch
 
 from fp8gen import GemmSpec, ScaleRecipe
-from tests.gpu.support import check_recipe_gemm, prebuild
+from tests.gpu.support import check_recipe_gemm
 
 SPECS = {
     "64x16": GemmSpec(tile=(64, 16, 128), stages=22),
@@ -20,10 +19,8 @@ SPECS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernels_built(request):
-    if torch.cuda.is_available():
-        prebuild(list(SPECS.values()), request)
+def kernel_specs() -> list[GemmSpec]:
+    return list(SPECS.values())
 
 
 @pytest.mark.parametrize("name", list(SPECS))

@@ -7,7 +7,7 @@ import torch
 
 from fp8gen import GemmSpec, ScaleRecipe
 from fp8gen.heuristics import tail_split
-from tests.gpu.support import check_recipe_gemm, prebuild
+from tests.gpu.support import check_recipe_gemm
 
 PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group")]
 
@@ -18,11 +18,9 @@ def cluster_spec(kind_a: str, kind_b: str, out: str, **extra) -> GemmSpec:
                     **extra)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernels_built(request):
-    if torch.cuda.is_available():
-        prebuild([cluster_spec(a, b, out) for a, b in PAIRS for out in ("bf16", "f32")]
-                 + [cluster_spec("tensor", "tensor", "bf16", accumulation="fast")], request)
+def kernel_specs() -> list[GemmSpec]:
+    return ([cluster_spec(a, b, out) for a, b in PAIRS for out in ("bf16", "f32")]
+            + [cluster_spec("tensor", "tensor", "bf16", accumulation="fast")])
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)

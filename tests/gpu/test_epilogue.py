@@ -12,7 +12,7 @@ from fp8gen import GemmSpec, InputError
 from fp8gen.epilogue import EpilogueOp
 from fp8gen.checks import VECTOR_DTYPES
 from fp8gen.heuristics import tail_split
-from tests.gpu.support import OUT, expand_scale, gemm_error, prebuild, random_fp8, random_scales
+from tests.gpu.support import OUT, expand_scale, gemm_error, random_fp8, random_scales
 
 M, N, K = 200, 264, 512  # M and N off the 128 tile grid
 VECTOR = VECTOR_DTYPES
@@ -68,19 +68,17 @@ DEFER_CHAINS = {
 BIAS_LAYOUTS = ("contiguous", "strided", "misaligned")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernels_built(request):
-    if torch.cuda.is_available():
-        chains = list(SINGLE_OPS.values()) + list(CHAINS.values())
-        prebuild([spec(out, chain) for chain in chains for out in OUT]
-                 + [spec(fmt, ["bias", "gelu", "amax"]) for fmt in FP8_OUT]
-                 + [spec("f32", ["bias", "gelu", "amax"]), spec("f32", ["bias", "gelu"])]
-                 + [spec("f32", ["bias", "relu"])]
-                 + [spec(fmt, ["bias", "relu", {"op": "group_quantize", "dtype": d}]) for fmt in FP8_OUT
-                    for d in ("f32", "ue8m0")]
-                 + [spec(out, chain, tile=tile) for chain in WIDE_CHAINS.values() for out in OUT for tile in WIDE_TILES]
-                 + [spec(out, ["bias", "gelu", "amax"], tile=WIDE) for out in ("e4m3", "f32")]
-                 + [spec("bf16", chain, tile=tile) for chain in DEFER_CHAINS.values() for tile in WIDE_TILES], request)
+def kernel_specs() -> list[GemmSpec]:
+    chains = list(SINGLE_OPS.values()) + list(CHAINS.values())
+    return ([spec(out, chain) for chain in chains for out in OUT]
+            + [spec(fmt, ["bias", "gelu", "amax"]) for fmt in FP8_OUT]
+            + [spec("f32", ["bias", "gelu", "amax"]), spec("f32", ["bias", "gelu"])]
+            + [spec("f32", ["bias", "relu"])]
+            + [spec(fmt, ["bias", "relu", {"op": "group_quantize", "dtype": d}]) for fmt in FP8_OUT
+               for d in ("f32", "ue8m0")]
+            + [spec(out, chain, tile=tile) for chain in WIDE_CHAINS.values() for out in OUT for tile in WIDE_TILES]
+            + [spec(out, ["bias", "gelu", "amax"], tile=WIDE) for out in ("e4m3", "f32")]
+            + [spec("bf16", chain, tile=tile) for chain in DEFER_CHAINS.values() for tile in WIDE_TILES])
 
 
 class Problem:

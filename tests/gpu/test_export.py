@@ -21,6 +21,12 @@ SPECS = [
     GemmSpec(name="row_cluster", scale_a="row", scale_b="row", cluster=(2, 1)),
     GemmSpec(name="block_pingpong", scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong"),
 ]
+
+
+def kernel_specs() -> list[GemmSpec]:
+    return SPECS
+
+
 pytestmark = pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
                                 reason="needs cmake and a C compiler")
 

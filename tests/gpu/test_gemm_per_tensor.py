@@ -10,7 +10,7 @@ import torch
 import fp8gen
 from fp8gen.heuristics import choose_spec
 from fp8gen.spec import ceil_div
-from tests.gpu.support import gemm_error, prebuild, random_fp8, random_scale, reference_gemm, relative_error
+from tests.gpu.support import gemm_error, random_fp8, random_scale, reference_gemm, relative_error
 
 FORMATS = [torch.float8_e4m3fn, torch.float8_e5m2]
 OUT_TOLERANCE = {torch.bfloat16: 4e-3, torch.float16: 4e-3, torch.float32: 2e-4}
@@ -20,12 +20,10 @@ FORMAT_NAMES = {torch.float8_e4m3fn: "e4m3", torch.float8_e5m2: "e5m2"}
 OUT_NAMES = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernels_built(request):
-    if torch.cuda.is_available():
-        # the decode tile width depends on N and K as well as M
-        prebuild([choose_spec(m, n, k, FORMAT_NAMES[a], FORMAT_NAMES[b], OUT_NAMES[o], "tensor", "tensor")
-                  for m in MN for n in MN for k in KS for a in FORMATS for b in FORMATS for o in OUT_TOLERANCE], request)
+def kernel_specs() -> list[fp8gen.GemmSpec]:
+    # the decode tile width depends on N and K as well as M
+    return [choose_spec(m, n, k, FORMAT_NAMES[a], FORMAT_NAMES[b], OUT_NAMES[o], "tensor", "tensor")
+            for m in MN for n in MN for k in KS for a in FORMATS for b in FORMATS for o in OUT_TOLERANCE]
 
 
 def run_and_check(m, n, k, a_dtype, b_dtype, out_dtype, generator, kernel=None, split_k=None):

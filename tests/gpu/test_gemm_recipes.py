@@ -10,7 +10,7 @@ import torch
 import fp8gen
 from fp8gen.heuristics import choose_spec
 from fp8gen.spec import ScaleRecipe
-from tests.gpu.support import (FORMATS, OUT, check_recipe_gemm as check, deepgemm_difference, prebuild, random_fp8,
+from tests.gpu.support import (FORMATS, OUT, check_recipe_gemm as check, deepgemm_difference, random_fp8,
                                random_scales)
 
 A_RECIPES = ["tensor", "row", "group"]
@@ -21,15 +21,13 @@ DECODE_WIDTH_SPECS = [fp8gen.GemmSpec(tile=(block_m, width, 128), scale_a=ScaleR
                       for block_m in (64, 128) for width in (32, 48, 96, 112) for kind in ("tensor", "row")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernels_built(request):
-    if torch.cuda.is_available():
-        prebuild([choose_spec(m, 1, 1, fa, fb, o, ra, rb) for m in (32, 257) for fa in FORMATS for fb in FORMATS
-                  for o in OUT for ra, rb in PAIRS]
-                 + [choose_spec(m, 1, 1, "e4m3", "e4m3", o, ScaleRecipe(ra, dtype="ue8m0"),
-                                ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
-                    for ra, rb in (("group", "block"), ("group", "group"))]
-                 + DECODE_WIDTH_SPECS, request)
+def kernel_specs() -> list[fp8gen.GemmSpec]:
+    return ([choose_spec(m, 1, 1, fa, fb, o, ra, rb) for m in (32, 257) for fa in FORMATS for fb in FORMATS
+             for o in OUT for ra, rb in PAIRS]
+            + [choose_spec(m, 1, 1, "e4m3", "e4m3", o, ScaleRecipe(ra, dtype="ue8m0"),
+                           ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
+               for ra, rb in (("group", "block"), ("group", "group"))]
+            + DECODE_WIDTH_SPECS + STRADDLING_BLOCK_SPECS)
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)

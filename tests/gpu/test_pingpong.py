@@ -7,7 +7,7 @@ import torch
 
 import fp8gen
 from fp8gen import GemmSpec, ScaleRecipe
-from tests.gpu.support import check_recipe_gemm, gemm_error, prebuild, random_fp8
+from tests.gpu.support import check_recipe_gemm, gemm_error, random_fp8
 
 PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group")]
 
@@ -17,12 +17,10 @@ def pingpong_spec(kind_a, kind_b, out="bf16", width=128, accumulation="promoted"
                     schedule="pingpong", accumulation=accumulation)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernels_built(request):
-    if torch.cuda.is_available():
-        prebuild([pingpong_spec(a, b, out) for a, b in PAIRS for out in ("bf16", "f32")]
-                 + [pingpong_spec("row", "row", width=192), pingpong_spec("tensor", "tensor", width=256,
-                                                                           accumulation="fast")], request)
+def kernel_specs() -> list[GemmSpec]:
+    return ([pingpong_spec(a, b, out) for a, b in PAIRS for out in ("bf16", "f32")]
+            + [pingpong_spec("row", "row", width=192), pingpong_spec("tensor", "tensor", width=256,
+                                                                      accumulation="fast")])
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)
