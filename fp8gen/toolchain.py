@@ -26,10 +26,12 @@ class Toolchain:
     nvrtc_version: str
     cutlass_version: str
     cccl_version: str = "?"
+    cuda_version: str = "?"
 
     def identity(self) -> dict:
-        """What the cache key needs to know about the toolchain."""
-        return {"nvrtc": self.nvrtc_version, "cutlass": self.cutlass_version, "cccl": self.cccl_version, "arch": ARCH}
+        """What the cache key needs to know about the toolchain (header directories by version, not path)."""
+        return {"nvrtc": self.nvrtc_version, "cutlass": self.cutlass_version, "cccl": self.cccl_version,
+                "cuda": self.cuda_version, "arch": ARCH}
 
 
 def _package_dir(name: str) -> Path | None:
@@ -116,10 +118,25 @@ def _cccl_version(include_dir: Path) -> str:
     return f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"
 
 
+def _cuda_headers_version(include_dir: Path) -> str:
+    """The CUDA headers' major.minor (CUDART_VERSION 13000 -> 13.0), the granularity of NVRTC's version: the
+    wheel and a toolkit of one release give one key, so kernels compiled on one machine serve the other."""
+    try:
+        text = (include_dir / "cuda_runtime_api.h").read_text(errors="replace")
+    except OSError:
+        return "?"
+    found = re.search(r"#define CUDART_VERSION\s+(\d+)", text)
+    if not found:
+        return "?"
+    v = int(found.group(1))
+    return f"{v // 1000}.{v % 1000 // 10}"
+
+
 @functools.lru_cache(maxsize=1)
 def toolchain() -> Toolchain:
     cutlass = cutlass_include_dir()
     cccl = cccl_include_dir()
-    includes = tuple(dict.fromkeys((str(cutlass), str(cccl), str(cccl / "cccl"), str(cuda_include_dir()))))
+    cuda = cuda_include_dir()
+    includes = tuple(dict.fromkeys((str(cutlass), str(cccl), str(cccl / "cccl"), str(cuda))))
     return Toolchain(include_dirs=includes, nvrtc_version=_nvrtc_version(), cutlass_version=_cutlass_version(cutlass),
-                     cccl_version=_cccl_version(cccl))
+                     cccl_version=_cccl_version(cccl), cuda_version=_cuda_headers_version(cuda))

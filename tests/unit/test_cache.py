@@ -58,6 +58,9 @@ def test_key_changes_with_spec_toolchain_and_options(monkeypatch):
     assert _key(tc=Toolchain(tc.include_dirs, "13.1", tc.cutlass_version)) != base
     assert _key(tc=Toolchain(tc.include_dirs, tc.nvrtc_version, "4.3.0")) != base
     assert _key(tc=Toolchain(tc.include_dirs, tc.nvrtc_version, tc.cutlass_version, "3.3.0")) != base
+    assert _key(tc=Toolchain(tc.include_dirs, tc.nvrtc_version, tc.cutlass_version, tc.cccl_version, "13.1")) != base
+    assert _key(tc=Toolchain(("/elsewhere",), tc.nvrtc_version, tc.cutlass_version, tc.cccl_version,
+                             tc.cuda_version)) == base  # the same headers found at another path
     monkeypatch.setattr(build_module.nvrtc, "BASE_OPTIONS", build_module.nvrtc.BASE_OPTIONS + ("-lineinfo",))
     assert _key() != base
 

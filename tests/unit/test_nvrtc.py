@@ -82,3 +82,4 @@ def test_toolchain_reports_versions():
     assert tc.nvrtc_version.startswith("13.")
     assert tc.cutlass_version.startswith("4.2.0")
     assert tc.cccl_version.startswith("3.")
+    assert tc.cuda_version == "13.0"

@@ -318,7 +318,7 @@ struct KGroupFactors {
   static constexpr int kChunks = Config::kBlockN / kChunk;
   static_assert(kChunk % 8 == 0, "a thread's column pairs must not straddle a chunk");
   static constexpr bool kStagedBlockB = Config::StagedBlocksB::kKGroups > 0;
-  static_assert(!kStagedBlockB || (kBlockB && Config::kBlockK / Config::StagedBlocksB::kKGroups == Scales::B::kGroupK),
+  static_assert(!kStagedBlockB || (kBlockB && Config::kBlockK == Config::StagedBlocksB::kKGroups * Scales::B::kGroupK),
                 "staged B block scales: one stage holds BlockK / G K groups");
   float a_rows[Shape::kRowSlots];  // A's 1xG factors of the thread's rows (slot 2 * mm + r)
   float uniform_b = 1.f;  // block scales of B: the tile's first column block
