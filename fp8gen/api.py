@@ -18,7 +18,7 @@ from .heuristics import NO_SPLIT, KSplit
 from . import tuning
 from .quantize import empty_rows_contiguous
 from .runtime import INT, INT64, POINTER, LaunchShape, LoadedKernel, PreparedLaunch, tma_descriptor_2d
-from .spec import GemmSpec, ScaleRecipe, ceil_div
+from .spec import GemmSpec, ScaleRecipe, ceil_div, require_spec
 
 
 @functools.lru_cache(maxsize=None)
@@ -412,6 +412,7 @@ _kernels_lock = threading.Lock()
 
 def compile(spec: GemmSpec) -> Kernel:  # noqa: A001 - the public name the API promises
     """Render, compile (or fetch from cache) and wrap `spec`. Raises NotImplementedError for recipes without a kernel."""
+    require_spec(spec)
     with _kernels_lock:
         kernel = _kernels.get(spec)
     if kernel is None:
@@ -468,7 +469,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     recipe_b = _recipe_of("scale_b", scale_b, n, k, "b")
     chain = _chain_of(out_format, alpha is not None, _bias_signature(bias, m, n),
                       _dtype_name("residual", residual), _activation_signature(activation), amax_out is not None,
-                      requantize)
+                      _requantize_signature(requantize))
     spec = tuning.select_spec(_device_name(a.device.index), m, n, k, checks.FORMAT_OF_DTYPE[a.dtype],
                               checks.FORMAT_OF_DTYPE[b.dtype], out_format, recipe_a, recipe_b, chain)
     result, plan = compile(spec)._call(a, b, scale_a, scale_b, out, split_k, alpha=alpha, bias=bias,
@@ -505,20 +506,26 @@ def _bias_signature(bias, m: int, n: int) -> tuple[str, str] | None:
 
 
 def _activation_signature(activation):
-    if activation is None or activation in epilogue_dsl.ACTIVATION_NAMES:
+    if activation is None or (isinstance(activation, str) and activation in epilogue_dsl.ACTIVATION_NAMES):
         return activation
-    if isinstance(activation, tuple) and len(activation) == 3 and activation[0] == "clamp":
+    if (isinstance(activation, tuple) and len(activation) == 3 and activation[0] == "clamp"
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in activation[1:])):
         return activation
     raise InputError(f"activation={activation!r} is invalid; use 'relu', 'gelu', 'gelu_tanh', 'silu' or "
-                     "('clamp', lo, hi)")
+                     "('clamp', lo, hi) with numbers lo <= hi")
+
+
+def _requantize_signature(requantize):
+    if requantize is None or (isinstance(requantize, str) and requantize in REQUANTIZE_CHOICES):
+        return requantize
+    raise InputError(f"requantize={requantize!r} is invalid; use None, '1x128' or '1x128_ue8m0'")
 
 
 @functools.lru_cache(maxsize=256)
 def _chain_of(out: str, alpha: bool, bias, residual, activation, amax: bool,
               requantize) -> tuple[epilogue_dsl.EpilogueOp, ...]:
-    """The epilogue chain gemm()'s arguments describe (cached: it is built on every call)."""
-    if requantize is not None and requantize not in REQUANTIZE_CHOICES:
-        raise InputError(f"requantize={requantize!r} is invalid; use None, '1x128' or '1x128_ue8m0'")
+    """The epilogue chain gemm()'s arguments describe (cached: it is built on every call; the arguments are
+    the hashable signatures _bias_signature, _activation_signature and _requantize_signature return)."""
     if requantize is not None and out not in checks.FP8_DTYPES:
         raise InputError("requantize needs an FP8 out_dtype (torch.float8_e4m3fn or torch.float8_e5m2)")
     ops: list = ["alpha"] if alpha else []

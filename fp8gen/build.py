@@ -15,7 +15,7 @@ from . import env, nvrtc
 from .errors import CacheSecurityError, CompilationError
 from .cache import DiskCache
 from .render import RenderedSource, include_dir, render, write_generated
-from .spec import GemmSpec
+from .spec import GemmSpec, require_spec
 from .toolchain import Toolchain, toolchain
 from .version import __version__
 
@@ -104,6 +104,7 @@ def _compile(spec: GemmSpec, source: RenderedSource, tc: Toolchain, source_path:
 
 def build(spec: GemmSpec, *, cache: DiskCache | None = None, generated: Path | None = None) -> Artifact:
     """Compile `spec` (or fetch it from the in-process or disk cache)."""
+    require_spec(spec)
     cache = cache or DiskCache(env.cache_dir())
     memo_key = (spec, str(cache.root))
     with _memory_lock:
@@ -169,6 +170,7 @@ def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None 
 
     `on_done(artifact)` is called as each one finishes.
     """
+    specs = [require_spec(spec) for spec in specs]
     cache = cache or DiskCache(env.cache_dir())
     if jobs <= 1 or len(specs) <= 1:
         results = []

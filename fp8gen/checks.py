@@ -142,7 +142,7 @@ def infer_recipe(name: str, scale, rows: int, k: int, operand: str) -> str:
 
 def out_format(out_dtype) -> str:
     """The spec's output format for a torch dtype, or InputError naming the supported ones."""
-    if out_dtype not in OUT_OF_DTYPE:
+    if not isinstance(out_dtype, torch.dtype) or out_dtype not in OUT_OF_DTYPE:
         raise InputError(f"out_dtype={out_dtype} is not supported; use torch.bfloat16, torch.float16, torch.float32, "
                          "torch.float8_e4m3fn or torch.float8_e5m2")
     return OUT_OF_DTYPE[out_dtype]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -40,9 +41,16 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
+def _output_directory(path: Path) -> Path:
+    """An output directory that exists or can be made, checked before anything is compiled."""
+    if path.exists() and not path.is_dir():
+        raise Fp8genError(f"output {path} exists and is not a directory")
+    return path
+
+
 def cmd_build(args) -> int:
     specs = load_specs(args.spec)
-    out_dir = Path(args.output) if args.output else env.generated_dir()
+    out_dir = _output_directory(Path(args.output) if args.output else env.generated_dir())
     cache = DiskCache(env.cache_dir())
     done = [0]
 
@@ -100,7 +108,7 @@ def cmd_tune(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_bundle
 
-    manifest = export_bundle(load_specs(args.spec), Path(args.output), jobs=args.jobs,
+    manifest = export_bundle(load_specs(args.spec), _output_directory(Path(args.output)), jobs=args.jobs,
                              cache=DiskCache(env.cache_dir()))
     print(f"bundle in {manifest.parent}/ ({manifest.name}, fp8gen_kernels.h/.c, CMakeLists.txt)")
     return 0
@@ -137,6 +145,26 @@ def cmd_cache(args) -> int:
     return 0
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of jobs")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative number of days")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fp8gen", description="FP8 GEMM kernel generator for Hopper (sm_90a).")
     parser.add_argument("--version", action="version", version=f"fp8gen {__version__}")
@@ -144,7 +172,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="render and compile every kernel of a TOML spec file")
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("-o", "--output", help="directory for the rendered sources (default: ./generated)")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="parallel NVRTC compiles (default 1)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=1, help="parallel NVRTC compiles (default 1)")
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("bench", help="time fp8gen against torch._scaled_mm (cuBLASLt) on a shape suite (GPU)")
     p.add_argument("--shapes", default=None, help="shape suite (TOML; default: the packaged LLM suite)")
@@ -161,13 +189,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--groups", help="comma-separated shape groups to tune (default: all)")
     p.add_argument("--allow-fast", action="store_true",
                    help="also try fast accumulation (tensor-core accumulation over all of K: larger error)")
-    p.add_argument("-j", "--jobs", type=int, default=8, help="parallel NVRTC compiles (default 8)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=8, help="parallel NVRTC compiles (default 8)")
     p.add_argument("--json", default="fp8gen-tune.json", help="where to write the measurements")
     p.set_defaults(func=cmd_tune)
     p = sub.add_parser("export", help="compile a spec file's kernels into a C/C++ bundle (no GPU needed)")
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("-o", "--output", required=True, help="bundle directory")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="parallel NVRTC compiles (default 1)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=1, help="parallel NVRTC compiles (default 1)")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("cache", help="list, inspect, clear or prune the kernel cache")
     actions = p.add_subparsers(dest="action", required=True)
@@ -175,7 +203,7 @@ def make_parser() -> argparse.ArgumentParser:
     actions.add_parser("info", help="one entry's metadata").add_argument("key", help="cache key (prefix)")
     actions.add_parser("clear", help="remove every entry")
     actions.add_parser("prune", help="remove entries older than --older-than days").add_argument(
-        "--older-than", type=float, required=True, metavar="DAYS")
+        "--older-than", type=_days, required=True, metavar="DAYS")
     p.set_defaults(func=cmd_cache)
     return parser
 

@@ -17,10 +17,11 @@ Nothing here knows about C++; `render` maps each op to its device type in templa
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Union
 
 from .errors import SpecError
+from .fields import choose, is_int
 
 OP_NAMES = ("alpha", "bias", "residual", "relu", "gelu", "silu", "clamp", "amax", "group_quantize")
 # Activation names the Python surface (fp8gen.gemm, torch ops, FP8Linear) takes: ops or shorthands of ops.
@@ -30,6 +31,8 @@ BIAS_AXES = ("column", "row")
 GELU_FORMS = ("none", "tanh")
 GROUP_SCALE_DTYPES = ("f32", "ue8m0")
 FP8_OUTPUTS = ("e4m3", "e5m2")
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_MIN_NORMAL = 2.0 ** -126
 # Ops that read a per-call argument: at most one of each in a chain.
 SINGLE_USE = ("alpha", "bias", "residual", "amax", "group_quantize")
 # Shorthand names accepted in place of a table.
@@ -67,25 +70,36 @@ class EpilogueOp:
         where = f"epilogue.{self.op}"
         if self.op not in OP_NAMES:
             raise SpecError("epilogue", self.op, f"unknown op; allowed: {', '.join(OP_NAMES + tuple(SHORTHANDS))}")
+        self._validate_unused_fields(where)
         if self.op == "bias":
-            _choose(f"{where}.axis", self.axis, BIAS_AXES)
+            choose(f"{where}.axis", self.axis, BIAS_AXES)
         if self.op in ("bias", "residual"):
-            _choose(f"{where}.dtype", self.dtype, VECTOR_DTYPES)
+            choose(f"{where}.dtype", self.dtype, VECTOR_DTYPES)
         if self.op == "gelu":
-            _choose(f"{where}.approximate", self.approximate, GELU_FORMS)
+            choose(f"{where}.approximate", self.approximate, GELU_FORMS)
         if self.op == "clamp":
             self._validate_clamp(where)
         if self.op == "group_quantize":
-            _choose(f"{where}.dtype", self.dtype, GROUP_SCALE_DTYPES)
-            if not isinstance(self.group_size, int) or isinstance(self.group_size, bool) or self.group_size <= 0 \
-                    or self.group_size % 8:
+            choose(f"{where}.dtype", self.dtype, GROUP_SCALE_DTYPES)
+            if not is_int(self.group_size) or self.group_size <= 0 or self.group_size % 8:
                 raise SpecError(f"{where}.group_size", self.group_size, "must be a positive multiple of 8")
+
+    def _validate_unused_fields(self, where: str) -> None:
+        used = _FIELDS_OF_OP[self.op]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in ("op", *used) and (type(value) is not type(f.default) or value != f.default):
+                listing = ", ".join(used) if used else "no options"
+                raise SpecError(f"{where}.{f.name}", value, f"{self.op} takes {listing}")
 
     def _validate_clamp(self, where: str) -> None:
         for name in ("lo", "hi"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise SpecError(f"{where}.{name}", value, "must be a finite number")
+            # Finite in float32, and not below its normal range, where the kernel's literal would not be exact.
+            if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                    or abs(value) > FLOAT32_MAX or 0 < abs(value) < FLOAT32_MIN_NORMAL):
+                raise SpecError(f"{where}.{name}", value, "must be a finite float32 number: 0 or 1.18e-38 <= |x| "
+                                                          "<= 3.4e38")
             object.__setattr__(self, name, float(value))
         if self.lo > self.hi:
             raise SpecError(f"{where}", (self.lo, self.hi), "needs lo <= hi")
@@ -105,7 +119,7 @@ class EpilogueOp:
         unknown = set(value) - {"op", *allowed}
         if unknown:
             listing = ", ".join(allowed) if allowed else "none"
-            raise SpecError(f"epilogue.{op}", sorted(unknown), f"unknown keys; {op} takes: {listing}")
+            raise SpecError(f"epilogue.{op}", sorted(map(str, unknown)), f"unknown keys; {op} takes: {listing}")
         if op == "clamp" and not {"lo", "hi"} <= set(value):
             raise SpecError("epilogue.clamp", value, "needs both lo and hi")
         return cls(**{**_DEFAULTS.get(op, {}), **value})
@@ -126,14 +140,9 @@ class EpilogueOp:
         return self.op
 
 
-def _choose(field_name: str, value: object, allowed: tuple) -> None:
-    if value not in allowed:
-        raise SpecError(field_name, value, f"allowed values are {', '.join(map(repr, allowed))}")
-
-
 def parse_chain(chain, out: str, block_n: int) -> tuple[EpilogueOp, ...]:
     """Validate a chain (a sequence of ops, names or tables) for an output dtype and tile width."""
-    if isinstance(chain, (str, dict)):
+    if not isinstance(chain, (list, tuple)):
         raise SpecError("epilogue", chain, "must be a list of ops, e.g. ['bias', 'gelu']")
     ops = tuple(EpilogueOp.parse(op) for op in chain)
     names = [op.op for op in ops]
@@ -145,7 +154,7 @@ def parse_chain(chain, out: str, block_n: int) -> tuple[EpilogueOp, ...]:
         if quantize.op != "group_quantize":
             raise SpecError("epilogue", names, "group_quantize must be the last op")
         if out not in FP8_OUTPUTS:
-            raise SpecError("epilogue.group_quantize", out, "quantizes to FP8: the spec's out must be e4m3 or e5m2")
+            raise SpecError("out", out, "the chain ends in group_quantize, which writes FP8: out must be e4m3 or e5m2")
         if block_n % quantize.group_size:
             raise SpecError("epilogue.group_quantize.group_size", quantize.group_size,
                             f"must divide the tile width BN = {block_n} (a group lies in one tile)")

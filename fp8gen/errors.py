@@ -16,6 +16,15 @@ class SpecError(Fp8genError, ValueError):
         self.allowed = allowed
         super().__init__(f"{field}={value!r} is invalid: {allowed}")
 
+    def renamed(self, field: str) -> "SpecError":
+        """The same error (same class and details) naming the field as the caller sees it: scale_b.kind for a
+        recipe's kind, a spec file's kernel[2].tile for a spec's tile."""
+        error = self.__class__.__new__(self.__class__)
+        error.__dict__.update(self.__dict__)
+        error.field = field
+        Exception.__init__(error, f"{field}={self.value!r} is invalid: {self.allowed}")
+        return error
+
 
 class OutOfResources(SpecError):
     """A spec needs more of a hardware resource (shared memory, registers) than exists."""

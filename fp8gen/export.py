@@ -18,7 +18,7 @@ from .cache import DiskCache
 from .errors import BundleError
 from .fsutil import atomic_write
 from .render import _environment, include_dir
-from .spec import OUT_BYTES, GemmSpec
+from .spec import OUT_BYTES, GemmSpec, require_spec
 from .version import __version__
 
 BUNDLE_FORMAT = 1
@@ -98,6 +98,11 @@ def _write(path: Path, data: bytes | str) -> None:
 def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cache: DiskCache | None = None) -> Path:
     """Build `specs` (or take them from the cache) and write a bundle into `directory`. Returns its manifest path."""
     directory = Path(directory)
+    specs = [require_spec(spec) for spec in specs]
+    if not specs:
+        raise BundleError("a bundle needs at least one kernel spec")
+    if directory.exists() and not directory.is_dir():
+        raise BundleError(f"bundle directory {directory} exists and is not a directory")
     grouped = [s.name for s in specs if s.grouping != "none"]
     if grouped:
         raise BundleError(f"grouped kernels cannot be exported yet: {grouped}")

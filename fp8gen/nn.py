@@ -26,6 +26,7 @@ from .quantize import quantize
 
 RECIPES = {"block": ("block", "group"), "channel": ("row", "row")}  # recipe -> (weight, activation) quantization
 ACTIVATIONS = (None,) + ACTIVATION_NAMES
+OUT_DTYPES = (torch.bfloat16, torch.float16, torch.float32)
 
 
 class FP8Activation(NamedTuple):
@@ -42,14 +43,20 @@ class FP8Linear(nn.Module):
                  activation: str | None = None, out_dtype: torch.dtype = torch.bfloat16,
                  quantize_output: bool = False, device=None):
         super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InputError(f"{name}={value!r} must be a positive integer")
+        if out_dtype not in OUT_DTYPES:
+            raise InputError(f"out_dtype={out_dtype!r} is invalid; use torch.bfloat16, torch.float16 or torch.float32 "
+                             "(quantize_output=True for an FP8 output)")
         if recipe not in RECIPES:
             raise InputError(f"recipe={recipe!r} is invalid; use one of {sorted(RECIPES)}")
         if quantize_output and (recipe != "block" or out_features % 128):
             raise InputError("quantize_output needs the block recipe and out_features a multiple of 128")
         if activation not in ACTIVATIONS:
             raise InputError(f"activation={activation!r} is invalid; use one of {ACTIVATIONS}")
-        if in_features <= 0 or in_features % 16:
-            raise InputError(f"in_features={in_features} must be a positive multiple of 16 (FP8 rows are read by TMA)")
+        if in_features % 16:
+            raise InputError(f"in_features={in_features} must be a multiple of 16 (FP8 rows are read by TMA)")
         self.in_features, self.out_features = in_features, out_features
         self.recipe, self.activation, self.out_dtype = recipe, activation, out_dtype
         self.quantize_output = quantize_output
@@ -76,6 +83,9 @@ class FP8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor | FP8Activation) -> torch.Tensor | FP8Activation:
         data = x.data if isinstance(x, FP8Activation) else x
+        if not isinstance(data, torch.Tensor) or data.device.type != "cuda":
+            where = data.device if isinstance(data, torch.Tensor) else type(data).__name__
+            raise InputError(f"FP8Linear takes CUDA tensors; the input is {where}")
         if data.shape[-1] != self.in_features:
             raise InputError(f"input has {data.shape[-1]} features; this layer takes {self.in_features}")
         if isinstance(x, FP8Activation):

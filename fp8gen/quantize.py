@@ -23,6 +23,14 @@ def _scale_from_amax(amax: torch.Tensor, fp8_max: float, ue8m0: bool) -> torch.T
     return scale
 
 
+def _abs_max(x: torch.Tensor, dims: tuple[int, ...], keepdim: bool = False) -> torch.Tensor:
+    """max |x| over `dims`; 0 where they are empty (torch's amax raises on an empty reduction)."""
+    if x.numel() == 0:
+        shape = [1 if i in dims else size for i, size in enumerate(x.shape) if keepdim or i not in dims]
+        return x.new_zeros(shape)
+    return x.abs().amax(dim=dims, keepdim=keepdim)
+
+
 def _padded(x: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     if x.shape == (rows, cols):
         return x
@@ -51,26 +59,26 @@ def quantize(x: torch.Tensor, recipe: str = "group", *, fmt: str = "e4m3", group
     if scale_dtype not in ("f32", "ue8m0") or (scale_dtype == "ue8m0" and recipe in ("tensor", "row")):
         raise InputError(f"scale_dtype={scale_dtype!r} is invalid for recipe {recipe!r}; "
                          "f32 for every recipe, ue8m0 for group and block")
-    if recipe in ("group", "block") and (not isinstance(group_size, int) or group_size <= 0):
-        raise InputError(f"group_size={group_size!r} must be a positive integer")
+    if recipe in ("group", "block"):
+        _check_group_size(group_size)
     rows, k = x.shape
     xf = x.float()
     fp8_max, ue8m0 = FP8_MAX[fmt], scale_dtype == "ue8m0"
     if recipe == "tensor":
-        scale = _scale_from_amax(xf.abs().amax().reshape(1), fp8_max, ue8m0)
+        scale = _scale_from_amax(_abs_max(xf, (0, 1)).reshape(1), fp8_max, ue8m0)
         scaled = xf / scale
     elif recipe == "row":
-        scale = _scale_from_amax(xf.abs().amax(dim=1, keepdim=True), fp8_max, ue8m0)
+        scale = _scale_from_amax(_abs_max(xf, (1,), keepdim=True), fp8_max, ue8m0)
         scaled = xf / scale
     elif recipe == "group":
         kg = ceil_div(k, group_size)
         groups = _padded(xf, rows, kg * group_size).view(rows, kg, group_size)
-        scale = _scale_from_amax(groups.abs().amax(dim=2), fp8_max, ue8m0)
+        scale = _scale_from_amax(_abs_max(groups, (2,)), fp8_max, ue8m0)
         scaled = (groups / scale.unsqueeze(2)).reshape(rows, kg * group_size)[:, :k]
     else:
         rb, kg = ceil_div(rows, group_size), ceil_div(k, group_size)
         blocks = _padded(xf, rb * group_size, kg * group_size).view(rb, group_size, kg, group_size)
-        scale = _scale_from_amax(blocks.abs().amax(dim=(1, 3)), fp8_max, ue8m0)
+        scale = _scale_from_amax(_abs_max(blocks, (1, 3)), fp8_max, ue8m0)
         scaled = (blocks / scale[:, None, :, None]).reshape(rb * group_size, kg * group_size)[:rows, :k]
     q = scaled.clamp(-fp8_max, fp8_max).to(FP8_DTYPES[fmt])
     if ue8m0:
@@ -94,14 +102,34 @@ def empty_rows_contiguous(rows: int, groups: int, dtype: torch.dtype, device) ->
     return torch.empty_strided((rows, groups), (1, -(-rows // align) * align), dtype=dtype, device=device)
 
 
+def _check_group_size(group_size) -> None:
+    if not isinstance(group_size, int) or isinstance(group_size, bool) or group_size <= 0:
+        raise InputError(f"group_size={group_size!r} must be a positive integer")
+
+
+def scale_shape(recipe: str, rows: int, k: int, group_size: int = 128) -> tuple[int, int]:
+    """The (rows, columns) of a recipe's scales for a (rows, K) operand (per-tensor: (1, 1))."""
+    return {"tensor": (1, 1), "row": (rows, 1), "group": (rows, ceil_div(k, group_size)),
+            "block": (ceil_div(rows, group_size), ceil_div(k, group_size))}[recipe]
+
+
 def dequantize(q: torch.Tensor, scale: torch.Tensor, recipe: str, *, group_size: int = 128) -> torch.Tensor:
     """float64 values of a quantized operand: q times its scales expanded over each group (for references)."""
+    if not isinstance(q, torch.Tensor) or q.dim() != 2 or not isinstance(scale, torch.Tensor):
+        raise InputError("dequantize takes a 2-D tensor q (rows, K) and a scale tensor")
+    if recipe not in RECIPES:
+        raise InputError(f"recipe={recipe!r} is invalid; allowed: {', '.join(RECIPES)}")
+    _check_group_size(group_size)
     rows, k = q.shape
+    expected = scale_shape(recipe, rows, k, group_size)
+    if scale.numel() != expected[0] * expected[1] or (recipe in ("group", "block") and tuple(scale.shape) != expected):
+        raise InputError(f"scale has shape {tuple(scale.shape)}; a {recipe} recipe's scales for a {rows}x{k} operand "
+                         f"are {expected}" + (f" (group_size {group_size})" if recipe in ("group", "block") else ""))
     s = scale.double()
     if recipe == "group":
         s = s.repeat_interleave(group_size, dim=1)[:, :k]
     elif recipe == "block":
         s = s.repeat_interleave(group_size, 0).repeat_interleave(group_size, 1)[:rows, :k]
-    elif recipe == "row":
-        s = s.reshape(rows, 1)
+    else:
+        s = s.reshape(expected)
     return q.double() * s

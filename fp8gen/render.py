@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from .abi import epilogue_args_size
+from .errors import ToolchainError
 from .fsutil import atomic_write
 from .spec import GemmSpec
 from .version import __version__
@@ -39,7 +40,8 @@ def template_dir() -> Path:
     for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / GEMM_TEMPLATE).is_file():
             return candidate
-    raise FileNotFoundError(f"fp8gen templates not found next to {package}")
+    raise ToolchainError(f"fp8gen's templates are not installed: no {GEMM_TEMPLATE} in {package / 'templates'} "
+                         f"or {package.parent / 'templates'}")
 
 
 def include_dir() -> Path:

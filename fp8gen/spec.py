@@ -13,6 +13,7 @@ from typing import Union
 
 from . import epilogue as epilogue_dsl
 from .errors import OutOfResources, SpecError
+from .fields import choose, is_int, positive_int
 
 FORMATS = ("e4m3", "e5m2")
 OUT_DTYPES = ("bf16", "f16", "f32", "e4m3", "e5m2")
@@ -50,17 +51,9 @@ ACCUMULATOR_REGISTER_LIMIT = 192
 
 MAX_NAME_LENGTH = 128
 DEFAULT_RASTER_GROUP = 8
+MAX_RASTER_GROUP = 1 << 16  # (a C++ int template argument; more M tiles per group than any problem has)
+DEFAULT_GROUP_SIZE = 128
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-
-
-def _choose(field_name: str, value: object, allowed: tuple) -> None:
-    if value not in allowed:
-        raise SpecError(field_name, value, f"allowed values are {', '.join(map(repr, allowed))}")
-
-
-def _positive_int(field_name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise SpecError(field_name, value, "must be a positive integer")
 
 
 @dataclass(frozen=True)
@@ -73,28 +66,35 @@ class ScaleRecipe:
     """
 
     kind: str = "tensor"
-    group_size: int = 128
+    group_size: int = DEFAULT_GROUP_SIZE
     dtype: str = "f32"
 
     def __post_init__(self):
-        _choose("scale.kind", self.kind, SCALE_KINDS)
-        _positive_int("scale.group_size", self.group_size)
-        _choose("scale.dtype", self.dtype, SCALE_DTYPES)
+        choose("scale.kind", self.kind, SCALE_KINDS)
+        positive_int("scale.group_size", self.group_size)
+        choose("scale.dtype", self.dtype, SCALE_DTYPES)
         if self.dtype == "ue8m0" and self.kind not in ("group", "block"):
             raise SpecError("scale.dtype", self.dtype, f"ue8m0 scales exist for group and block recipes, not {self.kind!r}")
+        if self.group_size != DEFAULT_GROUP_SIZE and self.kind not in ("group", "block"):
+            raise SpecError("scale.group_size", self.group_size, f"applies to group and block recipes, not {self.kind!r}")
 
     @classmethod
-    def parse(cls, value: Union[str, dict, "ScaleRecipe"]) -> "ScaleRecipe":
+    def parse(cls, value: Union[str, dict, "ScaleRecipe"], field: str = "scale") -> "ScaleRecipe":
+        """A recipe from its name or a table; errors name `field` (GemmSpec's scale_a or scale_b)."""
         if isinstance(value, ScaleRecipe):
             return value
-        if isinstance(value, str):
-            return cls(kind=value)
-        if isinstance(value, dict):
-            unknown = set(value) - {"kind", "group_size", "dtype"}
-            if unknown:
-                raise SpecError("scale", value, f"unknown keys {sorted(unknown)}; allowed: kind, group_size, dtype")
-            return cls(**value)
-        raise SpecError("scale", value, "give a recipe name or a table {kind, group_size, dtype}")
+        try:
+            if isinstance(value, str):
+                return cls(kind=value)
+            if isinstance(value, dict):
+                unknown = set(value) - {"kind", "group_size", "dtype"}
+                if unknown:
+                    raise SpecError("scale", value, f"unknown keys {sorted(map(str, unknown))}; allowed: kind, "
+                                                    "group_size, dtype")
+                return cls(**value)
+        except SpecError as exc:
+            raise exc.renamed(field + exc.field[len("scale"):]) from None
+        raise SpecError(field, value, "give a recipe name or a table {kind, group_size, dtype}")
 
     def label(self) -> str:
         if self.kind in ("tensor", "row"):
@@ -125,14 +125,14 @@ class GemmSpec:
     name: str = ""
 
     def __post_init__(self):
-        _choose("a", self.a, FORMATS)
-        _choose("b", self.b, FORMATS)
-        _choose("out", self.out, OUT_DTYPES)
-        _choose("accumulator", self.accumulator, ACCUMULATORS)
-        _choose("accumulation", self.accumulation, ACCUMULATIONS)
-        _choose("schedule", self.schedule, SCHEDULES)
-        object.__setattr__(self, "scale_a", ScaleRecipe.parse(self.scale_a))
-        object.__setattr__(self, "scale_b", ScaleRecipe.parse(self.scale_b))
+        choose("a", self.a, FORMATS)
+        choose("b", self.b, FORMATS)
+        choose("out", self.out, OUT_DTYPES)
+        choose("accumulator", self.accumulator, ACCUMULATORS)
+        choose("accumulation", self.accumulation, ACCUMULATIONS)
+        choose("schedule", self.schedule, SCHEDULES)
+        object.__setattr__(self, "scale_a", ScaleRecipe.parse(self.scale_a, "scale_a"))
+        object.__setattr__(self, "scale_b", ScaleRecipe.parse(self.scale_b, "scale_b"))
         object.__setattr__(self, "tile", self._validated_tile(self.tile))
         object.__setattr__(self, "promotion_interval", self._resolved_promotion_interval())
         self._validate_recipes()
@@ -140,14 +140,14 @@ class GemmSpec:
         self._validate_output_rows()
         self._validate_promotion()
         object.__setattr__(self, "cluster", tuple(self.cluster) if isinstance(self.cluster, list) else self.cluster)
-        _choose("cluster", self.cluster, CLUSTER_CHOICES)
-        _positive_int("raster_group", self.raster_group)
+        choose("cluster", self.cluster, CLUSTER_CHOICES)
+        positive_int("raster_group", self.raster_group, at_most=MAX_RASTER_GROUP)
         object.__setattr__(self, "epilogue", epilogue_dsl.parse_chain(self.epilogue, self.out, self.tile[1]))
         self._validate_grouping()
         self._validate_schedule()
         self._validate_registers()
         object.__setattr__(self, "stages", self._resolved_stages())
-        if not self.name:
+        if self.name is None or self.name == "":
             object.__setattr__(self, "name", self.default_name())
         if not isinstance(self.name, str) or not _NAME_PATTERN.fullmatch(self.name):
             raise SpecError("name", self.name, "must match [A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -170,7 +170,7 @@ class GemmSpec:
             raise SpecError("schedule", self.schedule, "ping-pong kernels run without clusters and grouping")
 
     def _validate_grouping(self) -> None:
-        _choose("grouping", self.grouping, GROUPINGS)
+        choose("grouping", self.grouping, GROUPINGS)
         if self.grouping == "none":
             return
         if self.cluster != (1, 1):
@@ -189,11 +189,15 @@ class GemmSpec:
         32 for f32 output, where the accumulation error is what the user sees.
         """
         value = self.promotion_interval
-        if value == "auto":
-            groups = [r.group_size for r in (self.scale_a, self.scale_b) if r.kind in ("group", "block")]
-            return min([32 if self.out == "f32" else 128, self.tile[2], *groups])
-        if value not in PROMOTION_INTERVALS:
-            raise SpecError("promotion_interval", value, f"allowed values are 'auto', {', '.join(map(str, PROMOTION_INTERVALS))}")
+        groups = [r.group_size for r in (self.scale_a, self.scale_b) if r.kind in ("group", "block")]
+        automatic = min([32 if self.out == "f32" else 128, self.tile[2], *groups])
+        if _is_auto(value):
+            return automatic
+        choose("promotion_interval", value, ("auto", *PROMOTION_INTERVALS))
+        # (Fast accumulation keeps the automatic value, which to_dict writes out and from_dict reads back.)
+        if self.accumulation == "fast" and value != automatic:
+            raise SpecError("promotion_interval", value, "applies to accumulation='promoted'; leave it 'auto' with "
+                                                         "accumulation='fast'")
         return value
 
     @staticmethod
@@ -361,13 +365,13 @@ class GemmSpec:
         return stages
 
     def _resolved_stages(self) -> int:
-        if self.stages == "auto":
+        if _is_auto(self.stages):
             fit = self.max_stages()
             if fit < 2:
                 raise OutOfResources("tile", self.tile, "bytes of shared memory for 2 stages",
                                      self.smem_bytes(2), SMEM_LIMIT_BYTES, "use a smaller tile")
             return min(fit, MAX_AUTO_STAGES)
-        if not isinstance(self.stages, int) or isinstance(self.stages, bool) or self.stages < 2:
+        if not is_int(self.stages) or self.stages < 2:
             raise SpecError("stages", self.stages, "must be an integer >= 2 or 'auto'")
         if self.smem_bytes(self.stages) > SMEM_LIMIT_BYTES:
             raise OutOfResources("stages", self.stages, "bytes of shared memory", self.smem_bytes(self.stages),
@@ -414,10 +418,12 @@ class GemmSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GemmSpec":
+        if not isinstance(data, dict):
+            raise SpecError("spec", data, "must be a table of GemmSpec fields")
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise SpecError("spec", sorted(unknown), f"unknown fields; allowed: {', '.join(sorted(known))}")
+            raise SpecError("spec", sorted(map(str, unknown)), f"unknown fields; allowed: {', '.join(sorted(known))}")
         values = dict(data)
         for key in ("tile", "cluster"):
             if key in values and isinstance(values[key], list):
@@ -430,6 +436,17 @@ class GemmSpec:
                 f"tile={bm}x{bn}x{bk} stages={self.stages} cluster={self.cluster[0]}x{self.cluster[1]} "
                 f"schedule={self.schedule} accumulation={self.accumulation_label()} grouping={self.grouping}"
                 f" epilogue=[{', '.join(op.label() for op in self.epilogue)}]")
+
+
+def require_spec(value: object) -> GemmSpec:
+    """`value` if it is a GemmSpec, else a SpecError saying how to make one."""
+    if not isinstance(value, GemmSpec):
+        raise SpecError("spec", value, "must be a GemmSpec: fp8gen.GemmSpec(...) or GemmSpec.from_dict({...})")
+    return value
+
+
+def _is_auto(value: object) -> bool:
+    return isinstance(value, str) and value == "auto"
 
 
 def output_row_fits(bn: int, out: str) -> bool:

@@ -35,12 +35,18 @@ def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
     kernels = data.get("kernel", [])
     if not isinstance(defaults, dict) or not isinstance(kernels, list) or not kernels:
         raise SpecError("spec file", origin, "needs one or more [[kernel]] tables (and optionally a [defaults] table)")
+    fields = set(GemmSpec.__dataclass_fields__)
+    if set(defaults) - fields:
+        raise SpecError(f"{origin}: defaults", sorted(set(defaults) - fields),
+                        f"unknown fields; allowed: {', '.join(sorted(fields))}")
     specs = []
     for index, table in enumerate(kernels):
+        if not isinstance(table, dict):
+            raise SpecError(f"{origin}: kernel[{index}]", table, "must be a table of GemmSpec fields")
         try:
             specs.append(GemmSpec.from_dict({**defaults, **table}))
         except SpecError as exc:
-            raise SpecError(f"{origin}: kernel[{index}].{exc.field}", exc.value, exc.allowed) from None
+            raise exc.renamed(f"{origin}: kernel[{index}].{exc.field}") from None
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -51,7 +57,9 @@ def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
 def load_specs(path: str | Path) -> list[GemmSpec]:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError("spec file", str(path), f"cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError("spec file", str(path), f"is not UTF-8 text (TOML is): {exc.reason} at byte {exc.start}") from None
     return parse_specs(text, str(path))

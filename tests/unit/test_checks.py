@@ -53,3 +53,10 @@ def test_ue8m0_scales_of_one_element_are_groups():
     scale = torch.ones(1, 1).to(torch.float8_e8m0fnu)
     assert infer_recipe("scale_a", scale, 1, 16, "a") == "group"
     assert infer_recipe("scale_b", scale, 17, 100, "b") == "block"
+
+
+
+def test_out_dtype_must_be_a_supported_torch_dtype():
+    with pytest.raises(InputError, match=r"out_dtype=\[torch.bfloat16\] is not supported"):
+        fp8gen.checks.out_format([torch.bfloat16])
+    assert fp8gen.checks.out_format(torch.float8_e4m3fn) == "e4m3"

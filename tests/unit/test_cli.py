@@ -48,3 +48,23 @@ def test_gpu_commands_exit_2_without_a_gpu(command, capsys):
         pytest.skip("a GPU is present")
     assert main([command, "--recipe", "tensor"]) == 2
     assert f"fp8gen {command} needs a CUDA GPU" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["build", "export"])
+def test_output_that_is_a_file_is_refused_before_compiling(command, tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert main([command, str(REPO / "examples" / "kernels.toml"), "-o", str(taken)]) == 2
+    assert f"output {taken} exists and is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["build", "spec.toml", "-j", "0"], "'0' is not a positive number of jobs"),
+    (["export", "spec.toml", "-o", "out", "-j", "x"], "'x' is not a positive number of jobs"),
+    (["cache", "prune", "--older-than", "-1"], "'-1' is not a non-negative number of days"),
+    (["cache", "prune", "--older-than", "nan"], "'nan' is not a non-negative number of days"),
+])
+def test_bad_option_values_are_usage_errors(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and fragment in capsys.readouterr().err

@@ -28,7 +28,9 @@ def test_names_and_tables_parse_with_defaults():
     ([{"op": "gelu", "approximate": "sigmoid"}], "bf16", "'none', 'tanh'"),
     ([{"op": "clamp", "lo": 1}], "bf16", "needs both lo and hi"),
     ([{"op": "clamp", "lo": 2, "hi": 1}], "bf16", "lo <= hi"),
-    ([{"op": "clamp", "lo": float("nan"), "hi": 1}], "bf16", "finite number"),
+    ([{"op": "clamp", "lo": float("nan"), "hi": 1}], "bf16", "finite float32 number"),
+    ([{"op": "clamp", "lo": -1e300, "hi": 1}], "bf16", "finite float32 number"),  # (inf as a float32 literal)
+    ([{"op": "clamp", "lo": -1e-50, "hi": 1}], "bf16", "finite float32 number"),  # (below float32's range)
     ([{"op": "relu", "axis": "row"}], "bf16", "relu takes: none"),
     (["bias", "bias"], "bf16", "'bias' may appear once"),
     (["group_quantize"], "bf16", "out must be e4m3 or e5m2"),
@@ -36,11 +38,21 @@ def test_names_and_tables_parse_with_defaults():
     ([{"op": "group_quantize", "group_size": 12}], "e4m3", "multiple of 8"),
     ("relu", "bf16", "must be a list of ops"),
     ([3], "bf16", "each op is a name"),
+    ([{"op": "bias", 1: 2, "x": 3}], "bf16", "unknown keys"),
 ])
 def test_invalid_chains_name_the_problem(chain, out, fragment):
     with pytest.raises(SpecError) as info:
         GemmSpec(out=out, epilogue=chain)
     assert fragment in str(info.value)
+
+
+def test_fields_an_op_does_not_take_are_rejected():
+    with pytest.raises(SpecError, match="relu takes no options"):
+        EpilogueOp("relu", axis="row")
+    with pytest.raises(SpecError, match="amax takes no options"):
+        EpilogueOp("amax", group_size=-5)
+    with pytest.raises(SpecError, match="bias takes axis, dtype"):
+        EpilogueOp("bias", axis="column", dtype="bf16", lo=1.0)
 
 
 def test_group_quantize_group_must_fit_the_tile():
@@ -182,7 +194,13 @@ def test_gemm_arguments_that_build_the_chain_are_checked():
     from fp8gen import api
 
     with pytest.raises(InputError, match="requantize='2x128' is invalid"):
-        api._chain_of("e4m3", False, None, None, None, False, "2x128")
+        api._requantize_signature("2x128")
+    with pytest.raises(InputError, match=r"requantize=\['1x128'\] is invalid"):
+        api._requantize_signature(["1x128"])  # (unhashable: checked before the cached _chain_of)
+    with pytest.raises(InputError, match=r"\('clamp', lo, hi\) with numbers"):
+        api._activation_signature(("clamp", [0], 1))
+    with pytest.raises(InputError, match=r"activation=\['relu'\] is invalid"):
+        api._activation_signature(["relu"])
     with pytest.raises(InputError, match="requantize needs an FP8 out_dtype"):
         api._chain_of("bf16", False, None, None, None, False, "1x128")
     with pytest.raises(InputError, match="invalid epilogue arguments"):

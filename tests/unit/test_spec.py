@@ -32,6 +32,15 @@ def test_defaults_are_valid_frozen_and_hashable():
     ("name", "bad name; system()", "[A-Za-z_]"),
     ("name", "x" * 129, "[A-Za-z_]"),
     ("epilogue", "relu", "must be a list of ops"),
+    ("epilogue", None, "must be a list of ops"),
+    ("epilogue", 5, "must be a list of ops"),
+    # bool and float values equal to allowed ints would render as C++ `true` / `2.0`
+    ("cluster", (True, True), "(1, 1), (2, 1)"),
+    ("cluster", (2.0, 1.0), "(1, 1), (2, 1)"),
+    ("promotion_interval", 64.0, "32, 64, 128"),
+    ("raster_group", 2 ** 31, "at most 65536"),
+    ("name", 0, "[A-Za-z_]"),
+    ("scale_a", None, "recipe name or a table"),
 ])
 def test_invalid_field_names_field_value_and_allowed(field, value, fragment):
     with pytest.raises(SpecError) as info:
@@ -185,3 +194,35 @@ def test_a_box_rows_cover_only_m_for_tiles_up_to_128_wide():
     assert GemmSpec(tile=(128, 128, 128)).a_box_rows(100) == 100
     assert GemmSpec(tile=(128, 128, 128)).a_box_rows(300) == 128  # the last tile's box still reaches past M
     assert GemmSpec(tile=(128, 192, 128)).a_box_rows(100) == 128  # whole boxes: measured faster (block 128x192)
+
+
+@pytest.mark.parametrize("kwargs,field,fragment", [
+    ({"scale_b": {"kind": "blok"}}, "scale_b.kind", "'tensor', 'row', 'group', 'block'"),
+    ({"scale_b": "blok"}, "scale_b.kind", "'tensor', 'row', 'group', 'block'"),
+    ({"scale_a": {"kind": "group", "dtype": "f16"}}, "scale_a.dtype", "'f32', 'ue8m0'"),
+    ({"scale_a": {"kind": "row", "group_size": 64}}, "scale_a.group_size", "group and block recipes"),
+    ({"accumulation": "fast", "promotion_interval": 32}, "promotion_interval", "accumulation='promoted'"),
+])
+def test_errors_name_the_field_as_the_spec_spells_it(kwargs, field, fragment):
+    with pytest.raises(SpecError) as info:
+        GemmSpec(**kwargs)
+    assert info.value.field == field and fragment in str(info.value)
+
+
+def test_name_none_or_empty_takes_the_default_name():
+    assert GemmSpec(name=None).name == GemmSpec(name="").name == GemmSpec().default_name()
+
+
+def test_fast_accumulation_round_trips_through_its_dict():
+    spec = GemmSpec(accumulation="fast", tile=(128, 256, 128))
+    assert GemmSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_from_dict_and_require_spec_reject_what_is_not_a_spec():
+    from fp8gen.spec import require_spec
+
+    with pytest.raises(SpecError, match="must be a table"):
+        GemmSpec.from_dict(None)
+    with pytest.raises(SpecError, match="must be a GemmSpec"):
+        require_spec({"tile": [128, 128, 128]})
+    assert require_spec(GemmSpec()) == GemmSpec()

@@ -24,6 +24,10 @@ def test_defaults_apply_and_kernel_overrides():
     ("[[kernel]]\nname = 'x'\ncolour = 'red'\n", "unknown fields"),
     ("[[kernel]]\nname = 'x'\n[[kernel]]\nname = 'x'\n", "repeated: ['x']"),
     ("[[kernel]]\nname = 'x'\nout = 'bf17'\n", "kernel[0].out"),
+    ("kernel = [1, 2]\n", "kernel[0]=1 is invalid: must be a table"),
+    ("[defaults]\ncolour = 'red'\n[[kernel]]\nname = 'x'\n", "defaults=['colour'] is invalid: unknown fields"),
+    ("[[kernel]]\nepilogue = 5\n", "kernel[0].epilogue=5"),
+    ("[[kernel]]\nscale_b = { kind = 'blok' }\n", "kernel[0].scale_b.kind='blok'"),
 ])
 def test_bad_spec_files_are_rejected_with_the_reason(text, fragment):
     with pytest.raises(SpecError) as info:
@@ -47,3 +51,18 @@ def test_values_that_would_reach_cplusplus_are_validated(field, value):
 def test_unreadable_file(tmp_path):
     with pytest.raises(SpecError, match="cannot be read"):
         load_specs(tmp_path / "missing.toml")
+
+
+def test_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe[[kernel]]")
+    with pytest.raises(SpecError, match="is not UTF-8 text"):
+        load_specs(path)
+
+
+def test_out_of_resources_keeps_its_class_and_figures():
+    from fp8gen import OutOfResources
+
+    with pytest.raises(OutOfResources) as info:
+        parse_specs("[[kernel]]\nstages = 100\n", "big.toml")
+    assert info.value.field == "big.toml: kernel[0].stages" and info.value.limit > 0 and info.value.required > 0

@@ -1,0 +1,28 @@
+"""fp8gen.nn.FP8Linear's argument checks (CPU; its GEMMs run in tests/gpu/test_torch_integration.py)."""
+
+import pytest
+import torch
+
+from fp8gen import InputError
+from fp8gen.nn import FP8Linear
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    ({"in_features": 256, "out_features": -5}, "out_features=-5 must be a positive integer"),
+    ({"in_features": 256, "out_features": 0}, "out_features=0 must be a positive integer"),
+    ({"in_features": 256.0, "out_features": 128}, "in_features=256.0 must be a positive integer"),
+    ({"in_features": 100, "out_features": 128}, "multiple of 16"),
+    ({"in_features": 256, "out_features": 128, "out_dtype": torch.float8_e4m3fn}, "quantize_output=True"),
+    ({"in_features": 256, "out_features": 128, "recipe": "tensor"}, "recipe='tensor' is invalid"),
+    ({"in_features": 256, "out_features": 100, "quantize_output": True}, "multiple of 128"),
+])
+def test_constructor_rejects_bad_arguments(kwargs, fragment):
+    with pytest.raises(InputError) as info:
+        FP8Linear(**kwargs)
+    assert fragment in str(info.value)
+
+
+def test_cpu_input_is_rejected_with_the_device():
+    layer = FP8Linear.from_linear(torch.nn.Linear(256, 128))
+    with pytest.raises(InputError, match="FP8Linear takes CUDA tensors; the input is cpu"):
+        layer(torch.randn(4, 256))
