@@ -7,18 +7,23 @@ the relative Frobenius error of the top-left 1024x1024 block against float64, an
 TFLOP/s of two do_bench runs (so run-to-run spread is visible).
 """
 
+import argparse
+
 import torch
-from triton.testing import do_bench
 
 import fp8gen
-from tests.gpu.support import gemm_error, prebuild, random_fp8, random_scale, reference_gemm
+from fp8gen.build import build_many
+from tests.gpu.support import gemm_error, random_fp8, random_scale, reference_gemm
 
 MODES = [dict(promotion_interval=p) for p in (32, 64, 128)] + [dict(accumulation="fast")]
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    from triton.testing import do_bench  # (with torch's CUDA builds)
+
     specs = [fp8gen.GemmSpec(out=out, **mode) for out in ("bf16", "f32") for mode in MODES]
-    prebuild(specs)
+    build_many(specs, jobs=len(specs))
     g = torch.Generator(device="cuda")
     g.seed()
     m = n = 8192

@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-import sys
+import argparse
 
 import torch
 
@@ -31,7 +31,9 @@ def picks(m, n, k):
 
 
 def main():
-    if sys.argv[1:] == ["build"]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", choices=["build"], help="build: compile the kernels only (no GPU needed)")
+    if parser.parse_args().mode == "build":
         build_many(list(dict.fromkeys(s for shape in SHAPES for s in picks(*shape))), jobs=2)
         return
     for round_ in (1, 2):

@@ -10,6 +10,7 @@ ping-pong schedule. Each result is also checked against
 float64, so a run that the sanitizer passes still has to be right.
 """
 
+import argparse
 import sys
 
 import torch
@@ -57,7 +58,9 @@ def run(m: int, n: int, k: int, recipe_a: str, recipe_b: str, scale_dtype: str, 
 
 
 def main() -> int:
-    quick = "--quick" in sys.argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two shapes and two recipe pairs only")
+    quick = parser.parse_args().quick
     worst = 0.0
     for m, n, k in SHAPES[:2] if quick else SHAPES:
         for recipe in RECIPES[2:4] if quick else RECIPES:

@@ -6,7 +6,7 @@ M = 1..32; `*` marks the heuristics' current pick. `build` compiles the kernels 
 """
 from __future__ import annotations
 
-import sys
+import argparse
 
 import torch
 
@@ -45,7 +45,9 @@ def candidates(m, n, k):
 
 
 def main():
-    if sys.argv[1:] == ["build"]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", choices=["build"], help="build: compile the kernels only (no GPU needed)")
+    if parser.parse_args().mode == "build":
         build_many([deep(bn) for bn in WIDTHS], jobs=2)
         return
     for m, n, k in SHAPES:

@@ -6,7 +6,7 @@ weights' streaming rate. `build` compiles the kernels only (no GPU needed; carry
 """
 from __future__ import annotations
 
-import sys
+import argparse
 
 import torch
 
@@ -32,7 +32,9 @@ CONFIGS = [("64x128 split2", deep(64, 128), 2), ("64x128 split1", deep(64, 128),
 
 
 def main():
-    if sys.argv[1:] == ["build"]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", choices=["build"], help="build: compile the kernels only (no GPU needed)")
+    if parser.parse_args().mode == "build":
         build_many(list(dict.fromkeys(s for _, s, _ in CONFIGS)), jobs=2)
         return
     pick = h.choose_spec(1, N, 8192, "e4m3", "e4m3", "bf16", "tensor", "tensor")

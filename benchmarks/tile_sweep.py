@@ -6,8 +6,9 @@ Prints, per shape, the candidates sorted by median TFLOP/s (do_bench). Used to c
 in fp8gen/heuristics.py.
 """
 
+import argparse
+
 import torch
-from triton.testing import do_bench
 
 import fp8gen
 from fp8gen.build import build_many
@@ -26,6 +27,9 @@ def candidates(m: int) -> list[fp8gen.GemmSpec]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    from triton.testing import do_bench  # (with torch's CUDA builds)
+
     build_many(list(dict.fromkeys(s for m, _, _ in SHAPES for s in candidates(m))), jobs=16)
     g = torch.Generator(device="cuda")
     g.seed()
