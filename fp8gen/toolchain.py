@@ -95,9 +95,8 @@ def _nvrtc_version() -> str:
 
 
 def _cutlass_version(include_dir: Path) -> str:
-    text = (include_dir / "cutlass" / "version.h").read_text()
-    parts = [re.search(rf"#define CUTLASS_{k} (\d+)", text) for k in ("MAJOR", "MINOR", "PATCH")]
-    header_version = ".".join(m.group(1) if m else "?" for m in parts)
+    parts = [_version_macro(include_dir / "cutlass" / "version.h", f"CUTLASS_{k}") for k in ("MAJOR", "MINOR", "PATCH")]
+    header_version = ".".join("?" if v is None else str(v) for v in parts)
     try:
         wheel = importlib.metadata.version("nvidia-cutlass")
     except importlib.metadata.PackageNotFoundError:
@@ -105,31 +104,27 @@ def _cutlass_version(include_dir: Path) -> str:
     return f"{header_version} (wheel {wheel})"
 
 
+def _version_macro(header: Path, macro: str) -> int | None:
+    """The integer a header #defines `macro` as; None when the header or the macro is missing."""
+    try:
+        text = header.read_text(errors="replace")
+    except OSError:
+        return None
+    found = re.search(rf"#define {macro}\s+(\d+)", text)
+    return int(found.group(1)) if found else None
+
+
 def _cccl_version(include_dir: Path) -> str:
     """CCCL's version macro (e.g. 3000001 -> 3.0.1): its headers are part of every kernel."""
-    try:
-        text = (include_dir / "cccl" / "cuda" / "std" / "__cccl" / "version.h").read_text(errors="replace")
-    except OSError:
-        return "?"
-    found = re.search(r"#define CCCL_VERSION (\d+)", text)
-    if not found:
-        return "?"
-    v = int(found.group(1))
-    return f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"
+    v = _version_macro(include_dir / "cccl" / "cuda" / "std" / "__cccl" / "version.h", "CCCL_VERSION")
+    return "?" if v is None else f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"
 
 
 def _cuda_headers_version(include_dir: Path) -> str:
     """The CUDA headers' major.minor (CUDART_VERSION 13000 -> 13.0), the granularity of NVRTC's version: the
     wheel and a toolkit of one release give one key, so kernels compiled on one machine serve the other."""
-    try:
-        text = (include_dir / "cuda_runtime_api.h").read_text(errors="replace")
-    except OSError:
-        return "?"
-    found = re.search(r"#define CUDART_VERSION\s+(\d+)", text)
-    if not found:
-        return "?"
-    v = int(found.group(1))
-    return f"{v // 1000}.{v % 1000 // 10}"
+    v = _version_macro(include_dir / "cuda_runtime_api.h", "CUDART_VERSION")
+    return "?" if v is None else f"{v // 1000}.{v % 1000 // 10}"
 
 
 @functools.lru_cache(maxsize=1)
