@@ -6,11 +6,13 @@ from .errors import SpecError
 
 
 def _same(value: object, option: object) -> bool:
-    """Equal and of the same type, element by element for tuples: True is not 1 and 2.0 is not 2, which
-    would otherwise reach the kernel's C++ template arguments as `true` or `2.0`."""
+    """Equal and of the option's type (or a subclass), element by element for tuples: True is not 1 and 2.0
+    is not 2, which would otherwise reach the kernel's C++ template arguments as `true` or `2.0`."""
     if isinstance(value, tuple) and isinstance(option, tuple):
         return len(value) == len(option) and all(_same(v, o) for v, o in zip(value, option))
-    return type(value) is type(option) and value == option
+    if isinstance(value, bool) != isinstance(option, bool):
+        return False
+    return isinstance(value, type(option)) and value == option
 
 
 def choose(field: str, value: object, allowed: tuple) -> None:
