@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import env, nvrtc
-from .errors import CacheSecurityError, CompilationError
+from .errors import CacheSecurityError, CompilationError, Fp8genError
 from .cache import DiskCache
 from .render import RenderedSource, include_dir, render, write_generated
 from .spec import GemmSpec, require_spec
@@ -113,7 +113,7 @@ def build(spec: GemmSpec, *, cache: DiskCache | None = None, generated: Path | N
     source = render(spec)
     source_path = None
     if generated is not None or env.keep_generated():
-        source_path = write_generated(source, generated or env.generated_dir())
+        source_path = _write_source(source, generated or env.generated_dir())
     tc = toolchain()
     key = cache_key(source, tc)
     artifact = _load(spec, key, cache) or _build_locked(spec, source, key, tc, cache, source_path)
@@ -122,8 +122,17 @@ def build(spec: GemmSpec, *, cache: DiskCache | None = None, generated: Path | N
     return artifact
 
 
+def _write_source(source: RenderedSource, directory: Path) -> Path:
+    try:
+        return write_generated(source, directory)
+    except OSError as exc:
+        raise Fp8genError(f"cannot write the rendered source to {directory} ({exc.strerror or exc}): give a "
+                          "directory for generated sources (-o, FP8GEN_GENERATED_DIR)") from None
+
+
 def _load(spec: GemmSpec, key: str, cache: DiskCache) -> Artifact | None:
-    entry = cache.load(key, spec.name)
+    # (An entry whose symbol or launch geometry is not the spec's is corrupt: the launch would use it.)
+    entry = cache.load(key, spec.name, expect={"symbol": spec.symbol, "launch": launch_metadata(spec)})
     if entry is None:
         return None
     return Artifact(spec=spec, key=key, cubin=entry.cubin, meta=entry.meta, path=entry.path)
@@ -136,15 +145,24 @@ def _build_locked(spec, source, key, tc, cache: DiskCache, source_path) -> Artif
             if found is not None:
                 return found
             binary, meta = _compile(spec, source, tc, source_path)
-            entry = cache.publish(key, spec.name, binary.cubin, meta, source.text)
-            return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=entry.meta, path=entry.path,
-                            compile_seconds=binary.seconds)
+            return _published(spec, key, binary, meta, source, cache)
     except CacheSecurityError:
         raise
-    except OSError as exc:
+    except OSError as exc:  # the lock or the lookup failed: nothing compiled yet
         _warn_cache_unusable(cache, exc)
         binary, meta = _compile(spec, source, tc, source_path)
         return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=dict(meta, key=key), compile_seconds=binary.seconds)
+
+
+def _published(spec, key, binary, meta, source, cache: DiskCache) -> Artifact:
+    """The compiled kernel, stored in the cache where that works (kept in memory where it does not)."""
+    try:
+        entry = cache.publish(key, spec.name, binary.cubin, meta, source.text)
+    except OSError as exc:
+        _warn_cache_unusable(cache, exc)
+        return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=dict(meta, key=key), compile_seconds=binary.seconds)
+    return Artifact(spec=spec, key=key, cubin=binary.cubin, meta=entry.meta, path=entry.path,
+                    compile_seconds=binary.seconds)
 
 
 _warned_roots: set[str] = set()

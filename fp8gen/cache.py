@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -31,6 +32,9 @@ STALE_TEMP_SECONDS = 3600  # a temp directory this old belongs to a process that
 CUBIN_FILE = "kernel.cubin"
 SOURCE_FILE = "kernel.cu"
 META_FILE = "meta.json"
+# An entry directory's name: <kernel name>.<24 hex digits of its key>. Nothing else under the root is an entry
+# (the tuning tables live in tuning/, and a user may point FP8GEN_CACHE_DIR at a directory holding other things).
+ENTRY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\.[0-9a-f]{24}")
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,14 @@ class EntryInfo:
 
     @property
     def name(self) -> str:
-        return self.meta.get("spec", {}).get("name", self.path.name.rsplit(".", 1)[0])
+        spec = self.meta.get("spec")
+        name = spec.get("name") if isinstance(spec, dict) else None
+        return name if isinstance(name, str) else self.path.name.rsplit(".", 1)[0]
+
+    @property
+    def fp8gen_version(self) -> str:
+        versions = self.meta.get("versions")
+        return str(versions.get("fp8gen", "?")) if isinstance(versions, dict) else "?"
 
 
 class DiskCache:
@@ -92,8 +103,9 @@ class DiskCache:
                 continue
         return removed
 
-    def load(self, key: str, name: str) -> CachedEntry | None:
-        """The entry for `key`, or None if absent. A corrupt entry is removed with a warning."""
+    def load(self, key: str, name: str, expect: dict | None = None) -> CachedEntry | None:
+        """The entry for `key`, or None if absent. A corrupt entry is removed with a warning: unreadable, not
+        matching its key or cubin checksum, or whose metadata lacks a field of `expect` with that value."""
         path = self.entry_dir(key, name)
         if not path.is_dir():
             return None
@@ -104,15 +116,24 @@ class DiskCache:
             cubin = (path / CUBIN_FILE).read_bytes()
         except (OSError, ValueError) as exc:
             return self._discard(path, f"unreadable ({exc})")
+        if not isinstance(meta, dict):
+            return self._discard(path, "its metadata is not a JSON object")
         if meta.get("key") != key:
             return self._discard(path, "its metadata names another key")
         if hashlib.sha256(cubin).hexdigest() != meta.get("cubin_sha256"):
             return self._discard(path, "the cubin does not match its recorded sha256")
+        for field, value in (expect or {}).items():
+            if meta.get(field) != value:
+                return self._discard(path, f"its metadata's {field!r} is not the kernel's")
         return CachedEntry(cubin=cubin, meta=meta, path=path)
 
     def _discard(self, path: Path, why: str) -> None:
-        warnings.warn(f"fp8gen: ignoring corrupt cache entry {path}: {why}; it will be rebuilt", stacklevel=3)
         shutil.rmtree(path, ignore_errors=True)
+        if path.exists():
+            warnings.warn(f"fp8gen: ignoring corrupt cache entry {path}: {why}; it cannot be removed (check its "
+                          "permissions and remove it by hand): the kernel is compiled again meanwhile", stacklevel=3)
+        else:
+            warnings.warn(f"fp8gen: ignoring corrupt cache entry {path}: {why}; it will be rebuilt", stacklevel=3)
         return None
 
     def publish(self, key: str, name: str, cubin: bytes, meta: dict, source: str) -> CachedEntry:
@@ -134,30 +155,39 @@ class DiskCache:
         return CachedEntry(cubin=cubin, meta=meta, path=final)
 
     def entries(self) -> list[EntryInfo]:
-        """Every published entry, newest first (unreadable ones included, with empty metadata)."""
+        """Every published entry (a directory named like one), newest first; unreadable ones included, with
+        empty metadata."""
         if not self.root.is_dir():
             return []
         infos = []
         for path in self.root.iterdir():
-            if path.name.startswith(".") or not path.is_dir():
+            if not ENTRY_NAME.fullmatch(path.name) or not path.is_dir():
                 continue
-            try:
-                meta = json.loads((path / META_FILE).read_text())
-            except (OSError, ValueError):
-                meta = {}
-            files = [f for f in path.iterdir() if f.is_file()]
-            infos.append(EntryInfo(path=path, meta=meta, bytes=sum(f.stat().st_size for f in files),
-                                   modified=path.stat().st_mtime))
+            infos.append(self._entry_info(path))
         return sorted(infos, key=lambda e: e.modified, reverse=True)
 
+    @staticmethod
+    def _entry_info(path: Path) -> EntryInfo:
+        try:
+            meta = json.loads((path / META_FILE).read_text())
+        except (OSError, ValueError):
+            meta = {}
+        try:
+            size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        except OSError:
+            size = 0
+        return EntryInfo(path=path, meta=meta if isinstance(meta, dict) else {}, bytes=size,
+                         modified=path.stat().st_mtime)
+
     def find(self, key_prefix: str) -> list[EntryInfo]:
-        return [e for e in self.entries() if e.meta.get("key", "").startswith(key_prefix)
+        return [e for e in self.entries() if str(e.meta.get("key", "")).startswith(key_prefix)
                 or e.path.name.split(".")[-1].startswith(key_prefix)]
 
     def remove(self, entries: list[EntryInfo]) -> int:
+        """Delete entries; returns how many are gone."""
         for entry in entries:
             shutil.rmtree(entry.path, ignore_errors=True)
-        return len(entries)
+        return sum(1 for entry in entries if not entry.path.exists())
 
     def older_than(self, seconds: float) -> list[EntryInfo]:
         now = time.time()

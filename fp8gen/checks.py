@@ -15,6 +15,7 @@ FORMAT_OF_DTYPE = {v: k for k, v in FP8_DTYPES.items()}
 OUT_OF_DTYPE = {v: k for k, v in OUT_DTYPES.items()}
 VECTOR_OF_DTYPE = {v: k for k, v in VECTOR_DTYPES.items()}
 TMA_ALIGNMENT = 16
+MAX_DIMENSION = 2 ** 31  # M, N and K reach the kernel as 32-bit ints
 
 
 def require_tensor(name: str, value) -> torch.Tensor:
@@ -33,6 +34,8 @@ def check_operand(name: str, t, dtype: torch.dtype | None = None) -> torch.Tenso
     if dtype is not None and t.dtype != dtype:
         raise InputError(f"{name} has dtype {t.dtype} but the kernel was built for {dtype}")
     rows, k = t.shape
+    if max(rows, k) >= MAX_DIMENSION:
+        raise InputError(f"{name} has shape {tuple(t.shape)}; fp8gen kernels take M, N and K below 2^31")
     if k == 0:
         raise InputError(f"{name} has K = 0; K must be a positive multiple of 16")
     if k % 16:

@@ -128,8 +128,8 @@ def cmd_cache(args) -> int:
     cache = DiskCache(env.cache_dir())
     if args.action == "list":
         now = time.time()
-        rows = [(e.name, e.meta.get("key", "?")[:12], str(e.bytes), _age(now - e.modified),
-                 e.meta.get("versions", {}).get("fp8gen", "?")) for e in cache.entries()]
+        rows = [(e.name, str(e.meta.get("key", "?"))[:12], str(e.bytes), _age(now - e.modified), e.fp8gen_version)
+                for e in cache.entries()]
         print(format_table(rows, ("name", "key", "bytes", "age", "fp8gen")))
         print(f"\n{len(rows)} entries in {cache.root}")
     elif args.action == "info":
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (Fp8genError, NotImplementedError) as exc:
+    except (Fp8genError, NotImplementedError, OSError) as exc:
         print(f"fp8gen: error: {exc}", file=sys.stderr)
         return 2
 

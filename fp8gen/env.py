@@ -5,6 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import ConfigurationError
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def _flag(name: str, default: bool) -> bool:
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off (any case); unset or empty: `default`."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _ON or raw in _OFF:
+        return raw in _ON
+    raise ConfigurationError(f"{name}={os.environ[name]!r} is not understood: use 1/true/yes/on or 0/false/no/off")
+
 
 def cache_dir() -> Path:
     """FP8GEN_CACHE_DIR, else $XDG_CACHE_HOME/fp8gen, else ~/.cache/fp8gen."""
@@ -37,7 +52,7 @@ def cuda_home() -> str | None:
 
 def keep_generated() -> bool:
     """FP8GEN_KEEP_GENERATED=1 writes every rendered source to the generated/ directory."""
-    return os.environ.get("FP8GEN_KEEP_GENERATED", "") not in ("", "0")
+    return _flag("FP8GEN_KEEP_GENERATED", False)
 
 
 def generated_dir() -> Path:
@@ -48,15 +63,15 @@ def generated_dir() -> Path:
 def trust_shared_cache() -> bool:
     """FP8GEN_TRUST_SHARED_CACHE=1: accept a cache directory or entries not private to this user
     (a shared read-only cache). Loading a cubin is loading code: set it only for caches you control."""
-    return os.environ.get("FP8GEN_TRUST_SHARED_CACHE", "") == "1"
+    return _flag("FP8GEN_TRUST_SHARED_CACHE", False)
 
 
 def tuning_enabled() -> bool:
     """FP8GEN_TUNING=0 ignores the tuning tables `fp8gen tune` wrote (the heuristics choose every kernel)."""
-    return os.environ.get("FP8GEN_TUNING", "1") != "0"
+    return _flag("FP8GEN_TUNING", True)
 
 
 def dependent_launch() -> bool:
     """FP8GEN_DEPENDENT_LAUNCH=0 launches kernels without programmatic dependent launch (each then starts
     only once the previous kernel on its stream has finished, as plain launches do)."""
-    return os.environ.get("FP8GEN_DEPENDENT_LAUNCH", "1") != "0"
+    return _flag("FP8GEN_DEPENDENT_LAUNCH", True)

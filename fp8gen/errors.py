@@ -50,6 +50,10 @@ class CompilationError(Fp8genError, RuntimeError):
         super().__init__(f"NVRTC failed to compile {symbol}{where}:\n{log}")
 
 
+class ConfigurationError(Fp8genError, ValueError):
+    """An FP8GEN_* environment variable holds a value fp8gen does not understand; the message names it."""
+
+
 class ToolchainError(Fp8genError, RuntimeError):
     """A header directory or library fp8gen needs was not found."""
 

@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 from .api import Kernel
-from .build import Artifact, build_many
+from .build import Artifact, build_many, launch_metadata
 from .cache import DiskCache
-from .errors import BundleError
+from .epilogue import find
+from .errors import BundleError, SpecError
 from .fsutil import atomic_write
 from .render import _environment, include_dir
 from .spec import OUT_BYTES, GemmSpec, require_spec
@@ -42,8 +43,10 @@ EPILOGUE_ARGS_HEADER = "fp8gen_epilogue_args.h"  # the bundle's copy of template
 EPILOGUE_NEEDS = {"bias": 1, "residual": 2, "amax": 4, "group_quantize": 8}  # FP8GEN_NEEDS_* in the C launcher
 CONSTRAINTS = {
     "k": "K > 0 and K % 16 == 0",
+    "leading_dimensions": "lda, ldb >= K; ldd >= N",
     "alignment": "a, b, d and 1xG scales 16-byte aligned; lda, ldb multiples of 16; ldd and N times the output "
                  "element size multiples of 16 bytes",
+    "epilogue": "the pointers the kernel's chain reads (bias, residual, amax, group scales) non-NULL",
     "group_scales": "1xG scales rows-contiguous (stride_row == 1), stride_k a multiple of 16 bytes",
     "split_k": "never (splits = 1)",
 }
@@ -84,9 +87,19 @@ def _template_kernel(entry: dict, spec: GemmSpec, cubin: bytes) -> dict:
         "narrows_a": int(spec.narrows_a), "staged_groups_a": spec.staged_groups("a"), "staged_groups_b": spec.staged_groups("b"),
         "scale_bytes_a": scale_bytes[spec.scale_a.dtype], "scale_bytes_b": scale_bytes[spec.scale_b.dtype],
         "epilogue_needs": sum(EPILOGUE_NEEDS.get(op.op, 0) for op in spec.epilogue),
+        "bias_bytes": _element_bytes(spec, "bias"), "residual_bytes": _element_bytes(spec, "residual"),
+        "group_scale_bytes": _element_bytes(spec, "group_quantize"),
         "cubin_size": len(cubin),
         "cubin_rows": [", ".join(str(byte) for byte in cubin[i:i + 24]) for i in range(0, len(cubin), 24)],
     }
+
+
+def _element_bytes(spec: GemmSpec, op_name: str) -> int:
+    """Bytes per element of the tensor an epilogue op reads or writes; 0 when the chain has no such op."""
+    op = find(spec.epilogue, op_name)
+    if op is None:
+        return 0
+    return {"f32": 4, "ue8m0": 1}[op.dtype] if op_name == "group_quantize" else OUT_BYTES[op.dtype]
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -165,19 +178,45 @@ def read_manifest(directory: Path) -> dict:
 
 def load_bundle(directory: Path) -> dict[str, Kernel]:
     """The bundle's kernels as Python callables (no NVRTC), by name. Refuses a bundle whose format or
-    fp8gen version differ, or whose cubins do not match their sha256."""
+    fp8gen version differ, whose cubins lie outside it or do not match their sha256, or whose recorded
+    symbol or launch geometry is not what its spec implies."""
     directory = Path(directory)
-    kernels = {}
-    for entry in read_manifest(directory)["kernels"]:
-        cubin_path = directory / entry["cubin"]
-        try:
-            cubin = cubin_path.read_bytes()
-        except OSError as exc:
-            raise BundleError(f"{cubin_path}: cannot read the cubin of kernel {entry['name']} ({exc})") from exc
-        if hashlib.sha256(cubin).hexdigest() != entry["cubin_sha256"]:
-            raise BundleError(f"{cubin_path}: sha256 does not match the manifest; the bundle is corrupt or altered")
+    manifest_path = directory / MANIFEST
+    entries = read_manifest(directory)["kernels"]
+    names = [entry["name"] for entry in entries]
+    if not names or len(set(names)) != len(names):
+        raise BundleError(f"{manifest_path}: a bundle holds one or more kernels with unique names, got {names}")
+    return {entry["name"]: _bundled_kernel(directory, entry, f"{manifest_path}: kernels[{i}]")
+            for i, entry in enumerate(entries)}
+
+
+def _bundled_kernel(directory: Path, entry: dict, where: str) -> Kernel:
+    cubin_path = _inside(directory, entry["cubin"], where)
+    try:
+        cubin = cubin_path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"{cubin_path}: cannot read the cubin of kernel {entry['name']} ({exc})") from exc
+    if hashlib.sha256(cubin).hexdigest() != entry["cubin_sha256"]:
+        raise BundleError(f"{cubin_path}: sha256 does not match the manifest; the bundle is corrupt or altered")
+    try:
         spec = GemmSpec.from_dict(entry["spec"])
-        meta = {"symbol": entry["symbol"], "launch": entry["launch"], "versions": entry["versions"]}
-        kernels[entry["name"]] = Kernel(Artifact(spec=spec, key=entry["cache_key"], cubin=cubin, meta=meta,
-                                                 path=cubin_path))
-    return kernels
+    except SpecError as exc:
+        raise BundleError(f"{where}.spec: {exc}") from None
+    # (The sha256 covers the cubin, not these: a launch with another geometry than the kernel's is wrong.)
+    for field, implied in (("name", spec.name), ("symbol", spec.symbol), ("launch", launch_metadata(spec))):
+        if entry[field] != implied:
+            raise BundleError(f"{where}.{field} is {entry[field]!r}; its spec implies {implied!r}")
+    meta = {"symbol": entry["symbol"], "launch": entry["launch"], "versions": entry["versions"]}
+    return Kernel(Artifact(spec=spec, key=entry["cache_key"], cubin=cubin, meta=meta, path=cubin_path))
+
+
+def _inside(directory: Path, relative: str, where: str) -> Path:
+    """directory / relative, refused unless it stays inside the bundle directory (links resolved)."""
+    try:
+        path = (directory / relative).resolve()
+        inside = not Path(relative).is_absolute() and path.is_relative_to(directory.resolve())
+    except (OSError, ValueError):
+        inside = False
+    if not inside:
+        raise BundleError(f"{where}.cubin is {relative!r}: a cubin's path must be relative and inside the bundle")
+    return path

@@ -34,10 +34,19 @@ def m_bucket(m: int) -> int:
     return max(MIN_M_BUCKET, 1 << max(m - 1, 0).bit_length())
 
 
+def _problem(a: str, b: str, out: str, recipe_a: ScaleRecipe, recipe_b: ScaleRecipe, epilogue: tuple) -> str:
+    chain = epilogue_dsl.chain_label(tuple(epilogue)) or "-"
+    return f"{a},{b},{out},{recipe_a.label()},{recipe_b.label()},{chain}"
+
+
+def problem_label(spec: GemmSpec) -> str:
+    """What a spec computes (formats, output, recipes, chain): a problem key's part before "|"."""
+    return _problem(spec.a, spec.b, spec.out, spec.scale_a, spec.scale_b, spec.epilogue)
+
+
 def problem_key(m: int, n: int, k: int, a: str, b: str, out: str, recipe_a: ScaleRecipe, recipe_b: ScaleRecipe,
                 epilogue: tuple = ()) -> str:
-    chain = epilogue_dsl.chain_label(tuple(epilogue)) or "-"
-    return f"{a},{b},{out},{recipe_a.label()},{recipe_b.label()},{chain}|m{m_bucket(m)},n{n},k{k}"
+    return f"{_problem(a, b, out, recipe_a, recipe_b, epilogue)}|m{m_bucket(m)},n{n},k{k}"
 
 
 def table_path(gpu_name: str) -> Path:
@@ -65,6 +74,9 @@ class TuningTable:
         except (OSError, ValueError) as exc:
             warnings.warn(f"fp8gen: ignoring unreadable tuning table {path} ({exc})", stacklevel=2)
             return cls(path, gpu_name)
+        if not isinstance(data, dict) or not isinstance(data.get("entries", {}), dict):
+            warnings.warn(f"fp8gen: ignoring tuning table {path}: not a table of entries", stacklevel=2)
+            return cls(path, gpu_name)
         if data.get("format") != TABLE_FORMAT or data.get("fp8gen") != __version__ or data.get("gpu") != gpu_name:
             warnings.warn(f"fp8gen: ignoring tuning table {path}: made for another format, version or GPU",
                           stacklevel=2)
@@ -72,15 +84,22 @@ class TuningTable:
         return cls(path, gpu_name, data.get("entries", {}))
 
     def spec(self, key: str) -> GemmSpec | None:
+        """The entry's spec; None (with a warning) when it does not validate or computes another problem than
+        its key names (formats, output, recipes, chain: a hand-edited table)."""
         if key not in self._specs:
             entry = self.entries.get(key)
             if entry is None:
                 return None
             try:
-                self._specs[key] = GemmSpec.from_dict(entry["spec"])
+                spec = GemmSpec.from_dict(entry["spec"])
             except (SpecError, KeyError, TypeError) as exc:
                 warnings.warn(f"fp8gen: ignoring tuning entry {key} in {self.path} ({exc})", stacklevel=2)
                 return None
+            if spec.grouping != "none" or problem_label(spec) != key.split("|")[0]:
+                warnings.warn(f"fp8gen: ignoring tuning entry {key} in {self.path}: its spec computes "
+                              f"{problem_label(spec)} (grouping {spec.grouping})", stacklevel=2)
+                return None
+            self._specs[key] = spec
         return self._specs[key]
 
     def record(self, key: str, spec: GemmSpec, ms: float, default_ms: float) -> None:

@@ -118,3 +118,65 @@ def test_new_fp8gen_version_means_new_key(monkeypatch):
     old = build_module.cache_key(source, toolchain())
     monkeypatch.setattr(build_module, "__version__", "99.0.0")
     assert build_module.cache_key(source, toolchain()) != old
+
+
+class _FakeBinary:
+    cubin = b"\x7fELF fake cubin"
+    seconds = 0.0
+
+
+def _fake_compile(calls):
+    def compile_(spec, source, tc, source_path):
+        calls.append(spec.name)
+        return _FakeBinary(), {"symbol": spec.symbol, "launch": build_module.launch_metadata(spec)}
+    return compile_
+
+
+def test_a_failed_publish_keeps_the_compiled_kernel_and_compiles_once(cache_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr(build_module, "_compile", _fake_compile(calls))
+    artifact = build(SPEC)  # publishes an entry; then the entry's place is taken by a file
+    build_module._memory.clear()
+    import shutil
+    shutil.rmtree(artifact.path)
+    artifact.path.write_text("")
+    with pytest.warns(UserWarning, match="not usable"):
+        again = build(SPEC)
+    assert calls == [SPEC.name, SPEC.name] and again.cubin == _FakeBinary.cubin and again.path is None
+
+
+@pytest.mark.parametrize("damage", ["[]", '"x"', "drop launch", "other launch"])
+def test_entries_whose_metadata_is_not_the_kernels_are_rebuilt(cache_dir, monkeypatch, damage):
+    import json
+
+    calls = []
+    monkeypatch.setattr(build_module, "_compile", _fake_compile(calls))
+    artifact = build(SPEC)
+    meta_path = artifact.path / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    if damage == "drop launch":
+        del meta["launch"]
+    elif damage == "other launch":
+        meta["launch"]["smem_bytes"] = 1
+    meta_path.write_text(json.dumps(meta) if damage in ("drop launch", "other launch") else damage)
+    build_module._memory.clear()
+    with pytest.warns(UserWarning, match="ignoring corrupt cache entry"):
+        rebuilt = build(SPEC)
+    assert len(calls) == 2 and rebuilt.meta["launch"] == build_module.launch_metadata(SPEC)
+
+
+def test_cache_commands_touch_only_entry_directories(cache_dir, monkeypatch, capsys):
+    from fp8gen.cli import main
+
+    monkeypatch.setattr(build_module, "_compile", _fake_compile([]))
+    artifact = build(SPEC)
+    for other in ("tuning", "Documents", "notes.v1"):
+        (cache_dir / other).mkdir()
+    (artifact.path / "meta.json").write_text('{"spec": "not a table", "versions": "x"}')
+    assert main(["cache", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "1 entries" in listing and "reliability_probe" in listing and "Documents" not in listing
+    assert main(["cache", "clear"]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert sorted(p.name for p in cache_dir.iterdir() if not p.name.startswith(".")) == ["Documents", "notes.v1",
+                                                                                          "tuning"]

@@ -60,3 +60,9 @@ def test_out_dtype_must_be_a_supported_torch_dtype():
     with pytest.raises(InputError, match=r"out_dtype=\[torch.bfloat16\] is not supported"):
         fp8gen.checks.out_format([torch.bfloat16])
     assert fp8gen.checks.out_format(torch.float8_e4m3fn) == "e4m3"
+
+
+def test_dimensions_of_2_to_the_31_are_refused():
+    huge = torch.empty(1, 16, dtype=torch.float8_e4m3fn).expand(2 ** 31, 16)  # (a view: no memory)
+    with pytest.raises(InputError, match="below 2\\^31"):
+        check_operand("a", huge)

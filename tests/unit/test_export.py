@@ -38,8 +38,9 @@ def test_bundle_holds_manifest_cubins_and_sources(bundle):
         assert kernel["function"] in (bundle / "fp8gen_kernels.h").read_text()
     assert manifest["kernels"][-2]["launch"]["cluster"] == [2, 1]
     assert (bundle / "fp8gen_epilogue_args.h").is_file()
-    # the fused kernel's launcher refuses a NULL bias / group-scale pointer (FP8GEN_NEEDS_BIAS | _GROUP_SCALES)
-    assert ", 9}," in (bundle / "fp8gen_kernels.c").read_text()
+    # the fused kernel's launcher refuses a NULL bias / group-scale pointer (FP8GEN_NEEDS_BIAS | _GROUP_SCALES) and
+    # ones not aligned to their elements (bf16 bias: 2 bytes, no residual, float32 group scales: 4)
+    assert ", 9, 2, 0, 4}," in (bundle / "fp8gen_kernels.c").read_text()
     # kernels up to 128 wide load only A's M rows when M is below one tile (GemmSpec.narrows_a), the others whole boxes
     assert "a_box_rows = kd->narrows_a && m < kd->block_m" in (bundle / "fp8gen_kernels.c").read_text()
     for name in ("fp8gen_kernels.c", "fp8gen_cubins.c", "CMakeLists.txt", "example/example.c"):
@@ -128,3 +129,26 @@ def test_export_and_cache_commands(cache_dir, tmp_path, capsys):
     assert main(["cache", "prune", "--older-than", "1"]) == 0 and "removed 0" in capsys.readouterr().out
     assert main(["cache", "clear"]) == 0 and "removed 1" in capsys.readouterr().out
     assert main(["cache", "info", key[:10]]) == 2
+
+
+def _edit_manifest(target, edit):
+    manifest = json.loads((target / MANIFEST).read_text())
+    edit(manifest)
+    (target / MANIFEST).write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda m: m["kernels"][0].update(cubin="../outside.cubin"), "must be relative and inside the bundle"),
+    (lambda m: m["kernels"][0].update(cubin="/etc/passwd"), "must be relative and inside the bundle"),
+    (lambda m: m["kernels"][0]["launch"].update(smem_bytes=1), r"kernels\[0\].launch is"),
+    (lambda m: m["kernels"][0].update(symbol="fp8gen_other"), r"kernels\[0\].symbol is 'fp8gen_other'"),
+    (lambda m: m["kernels"][0]["spec"].update(tile=[7, 7, 7]), r"kernels\[0\].spec: tile="),
+    (lambda m: m["kernels"].append(m["kernels"][0]), "unique names"),
+    (lambda m: m.update(kernels=[]), "one or more kernels"),
+])
+def test_load_bundle_refuses_inconsistent_manifests(bundle, tmp_path, edit, message):
+    target = copy_of(bundle, tmp_path)
+    _edit_manifest(target, edit)
+    with pytest.raises(BundleError, match=message) as info:
+        load_bundle(target)
+    assert str(target) in str(info.value) or "cubin" in str(info.value)

@@ -62,6 +62,30 @@ def test_tables_of_other_versions_and_broken_files_are_ignored():
         assert tuning.TuningTable.load(GPU).entries == {}
 
 
+@pytest.mark.parametrize("content", ["[]", "null", '"x"', json.dumps({"format": 1, "entries": "x"})])
+def test_tables_that_are_not_objects_are_ignored(content):
+    path = tuning.table_path(GPU)
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.warns(UserWarning, match="not a table of entries"):
+        assert tuning.select_spec(GPU, 4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR) == choose_spec(
+            4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+
+
+@pytest.mark.parametrize("edit", [{"out": "f16"}, {"a": "e5m2"}, {"scale_a": "row", "scale_b": "row"},
+                                  {"epilogue": ["relu"]}])
+def test_an_entry_whose_spec_computes_another_problem_is_ignored(edit):
+    key = tuning.problem_key(4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+    table = tuning.table(GPU)
+    table.record(key, GemmSpec(tile=(128, 192, 128)), 1.0, 1.1)
+    table.entries[key]["spec"].update(edit)  # a hand-edited table
+    table.save()
+    tuning.reload()
+    with pytest.warns(UserWarning, match="its spec computes"):
+        tuned = tuning.select_spec(GPU, 4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+    assert tuned == choose_spec(4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+
+
 def test_candidates_are_valid_distinct_and_start_with_the_default():
     for m, recipe_a, recipe_b in ((4096, TENSOR, TENSOR), (64, TENSOR, TENSOR), (4096, GROUP, BLOCK)):
         specs = tuning.candidates(m, 7168, 2048, "e4m3", "e4m3", "bf16", recipe_a, recipe_b, allow_fast=True)
