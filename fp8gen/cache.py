@@ -114,8 +114,12 @@ class DiskCache:
         try:
             meta = json.loads((path / META_FILE).read_text())
             cubin = (path / CUBIN_FILE).read_bytes()
-        except (OSError, ValueError) as exc:
-            return self._discard(path, f"unreadable ({exc})")
+        except (FileNotFoundError, ValueError) as exc:
+            return self._discard(path, f"incomplete or garbled ({exc})")
+        except OSError as exc:  # (permissions, I/O errors: the entry may be fine; it is left in place)
+            warnings.warn(f"fp8gen: cannot read cache entry {path} ({exc}); the kernel is compiled again",
+                          stacklevel=2)
+            return None
         if not isinstance(meta, dict):
             return self._discard(path, "its metadata is not a JSON object")
         if meta.get("key") != key:

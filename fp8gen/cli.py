@@ -134,7 +134,9 @@ def cmd_cache(args) -> int:
         print(f"\n{len(rows)} entries in {cache.root}")
     elif args.action == "info":
         matches = cache.find(args.key)
-        if len(matches) != 1:
+        if not matches:
+            raise Fp8genError(f"no cache entry in {cache.root} has a key starting with {args.key!r}")
+        if len(matches) > 1:
             raise Fp8genError(f"key prefix {args.key!r} matches {len(matches)} cache entries; give a longer one")
         print(json.dumps({"path": str(matches[0].path), **matches[0].meta}, indent=2, sort_keys=True))
     elif args.action == "clear":
