@@ -96,9 +96,16 @@ def gemm_requantize_fake(a, b, scale_a, scale_b, out_dtype, bias=None, activatio
     return a.new_empty((m, n), dtype=out_dtype), scales
 
 
+def refuse_cpu(a, *args, **kwargs):
+    """The ops' CPU kernel: a clear error where torch would say it has no CPU implementation."""
+    raise InputError(f"fp8gen's kernels run on CUDA tensors; a is on {a.device}")
+
+
 _LIBRARY.impl("gemm", gemm, "CUDA")
 _LIBRARY.impl("scaled_mm", scaled_mm, "CUDA")
 _LIBRARY.impl("gemm_requantize", gemm_requantize, "CUDA")
+for _op in ("gemm", "scaled_mm", "gemm_requantize"):
+    _LIBRARY.impl(_op, refuse_cpu, "CPU")
 torch.library.register_fake("fp8gen::gemm", gemm_fake, lib=_LIBRARY)
 torch.library.register_fake("fp8gen::scaled_mm", scaled_mm_fake, lib=_LIBRARY)
 torch.library.register_fake("fp8gen::gemm_requantize", gemm_requantize_fake, lib=_LIBRARY)

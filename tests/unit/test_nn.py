@@ -22,7 +22,8 @@ def test_constructor_rejects_bad_arguments(kwargs, fragment):
     assert fragment in str(info.value)
 
 
-def test_cpu_input_is_rejected_with_the_device():
-    layer = FP8Linear.from_linear(torch.nn.Linear(256, 128))
-    with pytest.raises(InputError, match="FP8Linear takes CUDA tensors; the input is cpu"):
+@pytest.mark.parametrize("bias", [True, False])  # (bias: fp8gen::gemm; none: fp8gen::scaled_mm)
+def test_cpu_input_is_rejected_with_the_device(bias):
+    layer = FP8Linear.from_linear(torch.nn.Linear(256, 128, bias=bias))
+    with pytest.raises(InputError, match="fp8gen's kernels run on CUDA tensors; a is on cpu"):
         layer(torch.randn(4, 256))
