@@ -67,7 +67,7 @@ def loop_call(groups: int, rows: int, s: dict):
     return loop
 
 
-def plain_call(recipe: str, groups: int, rows: int, n: int, k: int, s: dict):
+def plain_call(recipe: str, groups: int, rows: int, n: int, s: dict):
     """One fp8gen.gemm over all the experts' rows with expert 0's weights: the same FLOPs as one plain GEMM,
     to tell the grouped kernel's own cost from the shape's."""
     sa = s["sa"].reshape(groups * rows, 1) if recipe == "row" else s["sa"]
@@ -105,7 +105,7 @@ def bench_row(recipe: str, layout: str, groups: int, rows: int, n: int, k: int, 
     sets = [grouped_inputs(recipe, groups, rows, n, k) for _ in range(input_sets_for(set_bytes))]
     torch_calls, torch_error = torch_grouped_or_error(recipe, layout, groups, rows, n, k, sets)
     lists = [[grouped_call(layout, groups, rows, n, k, s) for s in sets], [loop_call(groups, rows, s) for s in sets],
-             [plain_call(recipe, groups, rows, n, k, s) for s in sets]]
+             [plain_call(recipe, groups, rows, n, s) for s in sets]]
     times = graph_ms(*lists, *([torch_calls] if torch_calls else []))
     flops = 2.0 * groups * rows * n * k
     row = {"recipe": recipe, "layout": layout, "groups": groups, "rows": rows, "n": n, "k": k,

@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     kind_a, kind_b = RECIPE_KINDS[args.recipe]
     chain = tuple(EpilogueOp.parse(op) for op in ([{"op": "bias", "dtype": "bf16"}] if args.bias else [])
                   + ([args.activation] if args.activation else []))
+    if not args.tile and (args.cluster != 1 or args.stages != "auto"):
+        parser.error("--cluster and --stages need --tile (the heuristic's pick has its own)")
     if args.tile:
         bm, bn = map(int, args.tile.split("x"))
         spec = fp8gen.GemmSpec(scale_a=fp8gen.ScaleRecipe(kind_a), scale_b=fp8gen.ScaleRecipe(kind_b),

@@ -27,6 +27,7 @@ from typing import Iterator
 from . import env
 from .errors import CacheSecurityError
 from .fsutil import atomic_write
+from .spec import NAME_PATTERN
 
 STALE_TEMP_SECONDS = 3600  # a temp directory this old belongs to a process that died mid-publish
 CUBIN_FILE = "kernel.cubin"
@@ -34,7 +35,7 @@ SOURCE_FILE = "kernel.cu"
 META_FILE = "meta.json"
 # An entry directory's name: <kernel name>.<24 hex digits of its key>. Nothing else under the root is an entry
 # (the tuning tables live in tuning/, and a user may point FP8GEN_CACHE_DIR at a directory holding other things).
-ENTRY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\.[0-9a-f]{24}")
+ENTRY_NAME = re.compile(rf"{NAME_PATTERN.pattern}\.[0-9a-f]{{24}}")
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def cmd_tune(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_bundle
 
-    manifest = export_bundle(load_specs(args.spec), _output_directory(Path(args.output)), jobs=args.jobs,
+    manifest = export_bundle(load_specs(args.spec), Path(args.output), jobs=args.jobs,
                              cache=DiskCache(env.cache_dir()))
     print(f"bundle in {manifest.parent}/ ({manifest.name}, fp8gen_kernels.h/.c, CMakeLists.txt)")
     return 0

@@ -19,7 +19,7 @@ from .epilogue import find
 from .errors import BundleError, SpecError
 from .fsutil import atomic_write
 from .render import _environment, include_dir
-from .spec import OUT_BYTES, GemmSpec, require_spec
+from .spec import OUT_BYTES, SCALE_BYTES, GemmSpec, require_spec
 from .version import __version__
 
 BUNDLE_FORMAT = 1
@@ -78,14 +78,13 @@ def _kernel_entry(artifact: Artifact) -> dict:
 def _template_kernel(entry: dict, spec: GemmSpec, cubin: bytes) -> dict:
     """What the C templates need of one kernel (all from the manifest entry and the cubin)."""
     launch = entry["launch"]
-    scale_bytes = {"f32": 4, "ue8m0": 1}
     return {
         **entry,
         "tile": launch["tile"], "cluster_m": launch["cluster"][0], "threads": launch["threads"],
         "smem_bytes": launch["smem_bytes"], "out_bytes": OUT_BYTES[spec.out], "output_box": launch["output_box"],
         "output_swizzle_bytes": launch["output_swizzle_bytes"],
         "narrows_a": int(spec.narrows_a), "staged_groups_a": spec.staged_groups("a"), "staged_groups_b": spec.staged_groups("b"),
-        "scale_bytes_a": scale_bytes[spec.scale_a.dtype], "scale_bytes_b": scale_bytes[spec.scale_b.dtype],
+        "scale_bytes_a": SCALE_BYTES[spec.scale_a.dtype], "scale_bytes_b": SCALE_BYTES[spec.scale_b.dtype],
         "epilogue_needs": sum(EPILOGUE_NEEDS.get(op.op, 0) for op in spec.epilogue),
         "bias_bytes": _element_bytes(spec, "bias"), "residual_bytes": _element_bytes(spec, "residual"),
         "group_scale_bytes": _element_bytes(spec, "group_quantize"),
@@ -99,7 +98,7 @@ def _element_bytes(spec: GemmSpec, op_name: str) -> int:
     op = find(spec.epilogue, op_name)
     if op is None:
         return 0
-    return {"f32": 4, "ue8m0": 1}[op.dtype] if op_name == "group_quantize" else OUT_BYTES[op.dtype]
+    return SCALE_BYTES[op.dtype] if op_name == "group_quantize" else OUT_BYTES[op.dtype]
 
 
 def _write(path: Path, data: bytes | str) -> None:

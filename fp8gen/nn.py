@@ -22,6 +22,7 @@ from torch import nn
 from . import torch_ops  # noqa: F401 - registers torch.ops.fp8gen
 from .epilogue import ACTIVATION_NAMES
 from .errors import InputError
+from .fields import is_int
 from .quantize import quantize
 
 RECIPES = {"block": ("block", "group"), "channel": ("row", "row")}  # recipe -> (weight, activation) quantization
@@ -44,7 +45,7 @@ class FP8Linear(nn.Module):
                  quantize_output: bool = False, device=None):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            if not is_int(value) or value <= 0:
                 raise InputError(f"{name}={value!r} must be a positive integer")
         if out_dtype not in OUT_DTYPES:
             raise InputError(f"out_dtype={out_dtype!r} is invalid; use torch.bfloat16, torch.float16 or torch.float32 "

@@ -5,8 +5,11 @@ Runs as torch operations on the tensor's device (the GPU for CUDA tensors).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from .checks import expected_scale_shape
 from .errors import InputError
 from .spec import ceil_div
 
@@ -107,12 +110,6 @@ def _check_group_size(group_size) -> None:
         raise InputError(f"group_size={group_size!r} must be a positive integer")
 
 
-def scale_shape(recipe: str, rows: int, k: int, group_size: int = 128) -> tuple[int, int]:
-    """The (rows, columns) of a recipe's scales for a (rows, K) operand (per-tensor: (1, 1))."""
-    return {"tensor": (1, 1), "row": (rows, 1), "group": (rows, ceil_div(k, group_size)),
-            "block": (ceil_div(rows, group_size), ceil_div(k, group_size))}[recipe]
-
-
 def dequantize(q: torch.Tensor, scale: torch.Tensor, recipe: str, *, group_size: int = 128) -> torch.Tensor:
     """float64 values of a quantized operand: q times its scales expanded over each group (for references)."""
     if not isinstance(q, torch.Tensor) or q.dim() != 2 or not isinstance(scale, torch.Tensor):
@@ -121,8 +118,8 @@ def dequantize(q: torch.Tensor, scale: torch.Tensor, recipe: str, *, group_size:
         raise InputError(f"recipe={recipe!r} is invalid; allowed: {', '.join(RECIPES)}")
     _check_group_size(group_size)
     rows, k = q.shape
-    expected = scale_shape(recipe, rows, k, group_size)
-    if scale.numel() != expected[0] * expected[1] or (recipe in ("group", "block") and tuple(scale.shape) != expected):
+    expected = expected_scale_shape(recipe, rows, k, group_size)
+    if scale.numel() != math.prod(expected) or (recipe in ("group", "block") and tuple(scale.shape) != expected):
         raise InputError(f"scale has shape {tuple(scale.shape)}; a {recipe} recipe's scales for a {rows}x{k} operand "
                          f"are {expected}" + (f" (group_size {group_size})" if recipe in ("group", "block") else ""))
     s = scale.double()
@@ -131,5 +128,5 @@ def dequantize(q: torch.Tensor, scale: torch.Tensor, recipe: str, *, group_size:
     elif recipe == "block":
         s = s.repeat_interleave(group_size, 0).repeat_interleave(group_size, 1)[:rows, :k]
     else:
-        s = s.reshape(expected)
+        s = s.reshape(-1, 1)  # per-tensor (1, 1), per-row (rows, 1)
     return q.double() * s

@@ -18,6 +18,7 @@ from .fields import choose, is_int, positive_int
 FORMATS = ("e4m3", "e5m2")
 OUT_DTYPES = ("bf16", "f16", "f32", "e4m3", "e5m2")
 OUT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "e4m3": 1, "e5m2": 1}
+SCALE_BYTES = {"f32": 4, "ue8m0": 1}  # by scale dtype
 ACCUMULATORS = ("f32",)
 ACCUMULATIONS = ("promoted", "fast")
 SCHEDULES = ("cooperative", "pingpong")
@@ -53,7 +54,7 @@ MAX_NAME_LENGTH = 128
 DEFAULT_RASTER_GROUP = 8
 MAX_RASTER_GROUP = 1 << 16  # (a C++ int template argument; more M tiles per group than any problem has)
 DEFAULT_GROUP_SIZE = 128
-_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class GemmSpec:
         object.__setattr__(self, "stages", self._resolved_stages())
         if self.name is None or self.name == "":
             object.__setattr__(self, "name", self.default_name())
-        if not isinstance(self.name, str) or not _NAME_PATTERN.fullmatch(self.name):
+        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
             raise SpecError("name", self.name, "must match [A-Za-z_][A-Za-z0-9_]{0,127}")
 
     def _validate_recipes(self) -> None:
@@ -270,8 +271,7 @@ class GemmSpec:
 
     def _staged_scale_bytes(self, operand: str) -> int:
         recipe, rows = (self.scale_a, self.tile[0]) if operand == "a" else (self.scale_b, self.tile[1])
-        scale_bytes = 1 if recipe.dtype == "ue8m0" else 4
-        return -(-self.staged_groups(operand) * rows * scale_bytes // 128) * 128  # TMA: 128-byte aligned per stage
+        return -(-self.staged_groups(operand) * rows * SCALE_BYTES[recipe.dtype] // 128) * 128  # TMA: 128-byte aligned per stage
 
     @property
     def stage_bytes(self) -> int:

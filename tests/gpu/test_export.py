@@ -76,3 +76,16 @@ def test_c_launcher_matches_python_bit_for_bit(built, spec, tmp_path, generator)
     assert torch.equal(c_out, jit_out.cpu()), "the C launcher and the Python JIT path differ"
     assert torch.equal(bundle_out, jit_out), "load_bundle and the Python JIT path differ"
     assert not torch.isnan(c_out).any()
+
+
+def test_example_refuses_bad_numbers_and_short_files_before_launching(built, tmp_path):
+    _, example = built
+    (tmp_path / "a.bin").write_bytes(bytes(64 * 128 - 1))  # one byte short of M x K
+    for name in ("b.bin", "scale_a.bin", "scale_b.bin"):
+        (tmp_path / name).write_bytes(bytes(64 * 128))
+    for args, message in ((["64", "64", "12x"], "K = '12x' is not an integer from 16"),
+                          (["0", "64", "128"], "M = '0' is not an integer from 1"),
+                          (["64", "64", "128"], "a.bin holds 8191 bytes; the shape needs at least 8192")):
+        result = subprocess.run([str(example), SPECS[0].name, *args, "0", "0", "0", "0", str(tmp_path)],
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -180,3 +180,39 @@ def test_cache_commands_touch_only_entry_directories(cache_dir, monkeypatch, cap
     assert "removed 1 entries" in capsys.readouterr().out
     assert sorted(p.name for p in cache_dir.iterdir() if not p.name.startswith(".")) == ["Documents", "notes.v1",
                                                                                           "tuning"]
+
+
+def test_an_entry_that_cannot_be_read_is_left_in_place(cache_dir, monkeypatch):
+    from pathlib import Path
+
+    calls = []
+    monkeypatch.setattr(build_module, "_compile", _fake_compile(calls))
+    artifact = build(SPEC)
+    build_module._memory.clear()
+    real_read = Path.read_bytes
+
+    def denied(path):
+        if path.parent == artifact.path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.warns(UserWarning, match="cannot read cache entry"):
+        assert DiskCache(cache_dir).load(artifact.key, SPEC.name) is None
+    assert (artifact.path / "kernel.cubin").is_file()  # not deleted as corrupt
+
+
+def test_generated_sources_to_an_unwritable_place_name_it(cache_dir, tmp_path):
+    from fp8gen.errors import Fp8genError
+
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    with pytest.raises(Fp8genError, match=f"cannot write the rendered source to {taken}"):
+        build(SPEC, generated=taken)
+
+
+def test_cache_info_says_when_no_entry_matches(cache_dir, capsys):
+    from fp8gen.cli import main
+
+    assert main(["cache", "info", "abc123"]) == 2
+    assert "no cache entry in" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def test_output_that_is_a_file_is_refused_before_compiling(command, tmp_path, ca
     taken = tmp_path / "taken"
     taken.write_text("")
     assert main([command, str(REPO / "examples" / "kernels.toml"), "-o", str(taken)]) == 2
-    assert f"output {taken} exists and is not a directory" in capsys.readouterr().err
+    assert f"{taken} exists and is not a directory" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,fragment", [

@@ -152,3 +152,12 @@ def test_load_bundle_refuses_inconsistent_manifests(bundle, tmp_path, edit, mess
     with pytest.raises(BundleError, match=message) as info:
         load_bundle(target)
     assert str(target) in str(info.value) or "cubin" in str(info.value)
+
+
+def test_export_needs_specs_and_a_directory(tmp_path):
+    with pytest.raises(BundleError, match="at least one kernel spec"):
+        export_bundle([], tmp_path / "empty")
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(BundleError, match="exists and is not a directory"):
+        export_bundle([GemmSpec()], taken)
