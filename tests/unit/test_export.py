@@ -10,22 +10,7 @@ from fp8gen import GemmSpec
 from fp8gen.cli import main
 from fp8gen.errors import BundleError
 from fp8gen.export import MANIFEST, export_bundle, load_bundle, read_manifest, validate_manifest
-from fp8gen.specfile import load_specs
 from fp8gen.toolchain import cuda_include_dir
-from tests.conftest import REPO
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    from fp8gen.cache import DiskCache
-
-    directory = tmp_path_factory.mktemp("bundle")
-    specs = load_specs(REPO / "examples" / "kernels.toml") + [
-        GemmSpec(name="block_cluster", scale_a="group", scale_b="block", cluster=(2, 1)),
-        GemmSpec(name="fused_requant", out="e4m3", scale_a="group", scale_b="block",
-                 epilogue=["bias", "gelu_tanh", "group_quantize"])]
-    export_bundle(specs, directory, jobs=2, cache=DiskCache(tmp_path_factory.mktemp("cache")))
-    return directory
 
 
 def test_bundle_holds_manifest_cubins_and_sources(bundle):
