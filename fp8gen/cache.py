@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import tempfile
 import time
 import warnings
@@ -24,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import env
-from .errors import CacheSecurityError
-from .fsutil import atomic_write
+from .errors import ConfigurationError
+from .fsutil import atomic_write, check_private
 from .spec import NAME_PATTERN
 
 STALE_TEMP_SECONDS = 3600  # a temp directory this old belongs to a process that died mid-publish
@@ -73,23 +71,7 @@ class DiskCache:
 
     def _ensure_root(self) -> None:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.check_private(self.root)
-
-    @staticmethod
-    def check_private(path: Path) -> None:
-        """Refuse a cache path owned by another user or writable by group/others (it would let them
-        plant code we then load), unless FP8GEN_TRUST_SHARED_CACHE=1."""
-        if env.trust_shared_cache():
-            return
-        info = path.stat()
-        if info.st_uid != os.getuid():
-            raise CacheSecurityError(f"fp8gen cache path {path} is owned by uid {info.st_uid}, not by you "
-                                     f"(uid {os.getuid()}); set FP8GEN_CACHE_DIR to a private directory, or "
-                                     "FP8GEN_TRUST_SHARED_CACHE=1 for a shared cache you trust")
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            raise CacheSecurityError(f"fp8gen cache path {path} is writable by group or others "
-                                     f"(mode {stat.filemode(info.st_mode)}); run `chmod go-w {path}`, or set "
-                                     "FP8GEN_TRUST_SHARED_CACHE=1 for a shared cache you trust")
+        check_private(self.root)
 
     def remove_stale_temps(self, older_than: float = STALE_TEMP_SECONDS) -> int:
         """Delete temp directories left by processes that died while publishing. Returns how many."""
@@ -110,8 +92,8 @@ class DiskCache:
         path = self.entry_dir(key, name)
         if not path.is_dir():
             return None
-        self.check_private(self.root)
-        self.check_private(path)
+        check_private(self.root)
+        check_private(path)
         try:
             meta = json.loads((path / META_FILE).read_text())
             cubin = (path / CUBIN_FILE).read_bytes()
@@ -162,6 +144,9 @@ class DiskCache:
     def entries(self) -> list[EntryInfo]:
         """Every published entry (a directory named like one), newest first; unreadable ones included, with
         empty metadata."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigurationError(f"fp8gen cache path {self.root} exists and is not a directory; point "
+                                     "FP8GEN_CACHE_DIR at a directory")
         if not self.root.is_dir():
             return []
         infos = []

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from . import env
 from . import epilogue as epilogue_dsl
-from .errors import OutOfResources, SpecError
-from .fsutil import atomic_write
+from .errors import CacheSecurityError, OutOfResources, SpecError
+from .fsutil import atomic_write, check_private
 from .heuristics import DECODE_MAX_M, DECODE_WIDTHS, choose_spec
 from .spec import GemmSpec, ScaleRecipe
 from .version import __version__
@@ -65,11 +65,16 @@ class TuningTable:
 
     @classmethod
     def load(cls, gpu_name: str) -> "TuningTable":
-        """The table for this GPU model; empty when there is none, and (with a warning) when it is unreadable."""
+        """The table for this GPU model; empty when there is none, and (with a warning) when it is unreadable
+        or not private to this user (the kernel cache's rule, FP8GEN_TRUST_SHARED_CACHE lifts it)."""
         path = table_path(gpu_name)
         try:
+            check_private(path)  # a table someone else can write could steer every gemm() call
             data = json.loads(path.read_text())
         except FileNotFoundError:
+            return cls(path, gpu_name)
+        except CacheSecurityError as exc:
+            warnings.warn(f"fp8gen: ignoring tuning table: {exc}", stacklevel=2)
             return cls(path, gpu_name)
         except (OSError, ValueError) as exc:
             warnings.warn(f"fp8gen: ignoring unreadable tuning table {path} ({exc})", stacklevel=2)

@@ -216,3 +216,16 @@ def test_cache_info_says_when_no_entry_matches(cache_dir, capsys):
 
     assert main(["cache", "info", "abc123"]) == 2
     assert "no cache entry in" in capsys.readouterr().err
+
+
+def test_a_cache_path_that_is_a_file_is_named_not_listed_as_empty(cache_dir, capsys):
+    from fp8gen.cli import main
+
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir.write_text("not a directory")
+    for command in (["cache", "list"], ["cache", "clear"], ["cache", "prune", "--older-than", "1"]):
+        assert main(command) == 2
+        assert f"fp8gen cache path {cache_dir} exists and is not a directory" in capsys.readouterr().err
+    assert cache_dir.read_text() == "not a directory"
+    with pytest.warns(UserWarning, match="not usable"):  # a build still works, kept in memory
+        assert build(SPEC, cache=DiskCache(cache_dir)).path is None

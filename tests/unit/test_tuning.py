@@ -62,6 +62,19 @@ def test_tables_of_other_versions_and_broken_files_are_ignored():
         assert tuning.TuningTable.load(GPU).entries == {}
 
 
+def test_a_table_others_can_write_is_ignored_unless_trusted(monkeypatch):
+    spec = GemmSpec(tile=(128, 64, 128))
+    table = tuning.table(GPU)
+    key = tuning.problem_key(4096, 4096, 4096, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+    table.record(key, spec, 1.0, 1.1)
+    path = table.save()
+    path.chmod(0o666)
+    with pytest.warns(UserWarning, match="ignoring tuning table: .* writable by group or others"):
+        assert tuning.TuningTable.load(GPU).entries == {}
+    monkeypatch.setenv("FP8GEN_TRUST_SHARED_CACHE", "1")
+    assert tuning.TuningTable.load(GPU).spec(key) == spec
+
+
 @pytest.mark.parametrize("content", ["[]", "null", '"x"', json.dumps({"format": 1, "entries": "x"})])
 def test_tables_that_are_not_objects_are_ignored(content):
     path = tuning.table_path(GPU)
