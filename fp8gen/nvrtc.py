@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,15 @@ BASE_OPTIONS: tuple[str, ...] = (
     "-DNDEBUG",
     "--ptxas-options=-v",
 )
+
+# Precompiled headers (NVRTC 12.8+): every kernel includes the same CUTLASS/CuTe headers, which take most
+# of NVRTC's front-end time. With --pch a process's first compile saves them (in a temporary directory
+# NVRTC removes at exit) and its later compiles load them: 13.5 s -> 6 s per kernel on 2 cores, at +20%
+# for the compile that saves them. The cubins are byte-identical, so the option is not in the cache key.
+PCH_OPTION = "--pch"
+PCH_HEAP_BYTES = 768 << 20  # CUTLASS 4.2's headers need 567 MB; the heap grows if that ever falls short
+_pch_lock = threading.Lock()
+_pch_heap_set = False
 
 
 @dataclass(frozen=True)
@@ -73,16 +83,51 @@ def _program_log(nvrtc, prog) -> str:
     return buf.rstrip(b"\x00").decode(errors="replace")
 
 
-def compile_cubin(source: str, symbol: str, options: list[str], source_path: str | None = None) -> CompiledBinary:
-    """Compile `source` (which defines extern "C" `symbol`) to a cubin; raises CompilationError with the log."""
+def _pch_available(nvrtc) -> bool:
+    """Whether this NVRTC has precompiled headers; sets the heap they are built in (once per process)."""
+    global _pch_heap_set
+    if not hasattr(nvrtc, "nvrtcSetPCHHeapSize"):
+        return False
+    with _pch_lock:
+        if not _pch_heap_set:
+            err, size = nvrtc.nvrtcGetPCHHeapSize()
+            if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+                return False
+            if size < PCH_HEAP_BYTES:
+                _check(nvrtc.nvrtcSetPCHHeapSize(PCH_HEAP_BYTES)[0], "nvrtcSetPCHHeapSize")
+            _pch_heap_set = True
+    return True
+
+
+def _grow_pch_heap_if_exhausted(nvrtc, prog) -> None:
+    """The headers outgrew the heap (no PCH was saved, the compile itself succeeded): size it for the next one."""
+    (status,) = nvrtc.nvrtcGetPCHCreateStatus(prog)
+    if status == nvrtc.nvrtcResult.NVRTC_ERROR_PCH_CREATE_HEAP_EXHAUSTED:
+        err, required = nvrtc.nvrtcGetPCHHeapSizeRequired(prog)
+        if err == nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            with _pch_lock:
+                _check(nvrtc.nvrtcSetPCHHeapSize(required)[0], "nvrtcSetPCHHeapSize")
+
+
+def compile_cubin(source: str, symbol: str, options: list[str], source_path: str | None = None, *,
+                  precompiled_headers: bool = False) -> CompiledBinary:
+    """Compile `source` (which defines extern "C" `symbol`) to a cubin; raises CompilationError with the log.
+
+    `precompiled_headers`: save the included headers' parse for this process's later compiles, or load
+    the one an earlier compile saved (see PCH_OPTION); ignored where NVRTC has no precompiled headers."""
     from cuda.bindings import nvrtc
 
     start = time.perf_counter()
+    use_pch = precompiled_headers and _pch_available(nvrtc)
+    if use_pch:
+        options = [*options, PCH_OPTION]
     err, prog = nvrtc.nvrtcCreateProgram(source.encode(), f"{symbol}.cu".encode(), 0, [], [])
     _check(err, "nvrtcCreateProgram")
     try:
         (result,) = nvrtc.nvrtcCompileProgram(prog, len(options), [o.encode() for o in options])
         log = _program_log(nvrtc, prog)
+        if use_pch:
+            _grow_pch_heap_if_exhausted(nvrtc, prog)
         if result != nvrtc.nvrtcResult.NVRTC_SUCCESS:
             raise CompilationError(symbol, log, source_path)
         err, size = nvrtc.nvrtcGetCUBINSize(prog)

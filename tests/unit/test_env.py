@@ -6,7 +6,8 @@ from fp8gen import ConfigurationError, env
 
 FLAGS = {"FP8GEN_TUNING": (env.tuning_enabled, True), "FP8GEN_DEPENDENT_LAUNCH": (env.dependent_launch, True),
          "FP8GEN_KEEP_GENERATED": (env.keep_generated, False),
-         "FP8GEN_TRUST_SHARED_CACHE": (env.trust_shared_cache, False)}
+         "FP8GEN_TRUST_SHARED_CACHE": (env.trust_shared_cache, False),
+         "FP8GEN_NVRTC_PCH": (env.precompiled_headers, True)}
 
 
 @pytest.mark.parametrize("name", FLAGS)

@@ -6,7 +6,7 @@ from fp8gen import CompilationError, GemmSpec, ScaleRecipe
 from fp8gen.build import build
 from fp8gen.cache import DiskCache
 from fp8gen.nvrtc import ResourceUsage, compile_cubin, compile_options
-from fp8gen.render import include_dir
+from fp8gen.render import include_dir, render
 from fp8gen.toolchain import toolchain
 from fp8gen.specfile import load_specs
 from tests.conftest import REPO
@@ -83,3 +83,50 @@ def test_toolchain_reports_versions():
     assert tc.cutlass_version.startswith("4.2.0")
     assert tc.cccl_version.startswith("3.")
     assert tc.cuda_version == "13.0"
+
+
+def test_precompiled_headers_leave_the_cubin_unchanged():
+    spec = GemmSpec(name="pch_probe", scale_a="group", scale_b="block", tile=(128, 64, 128))
+    source = render(spec).text
+    options = compile_options(toolchain().include_dirs + (str(include_dir()),)) + ["--pch-verbose=true"]
+    plain = compile_cubin(source, spec.symbol, options)
+    first = compile_cubin(source, spec.symbol, options, precompiled_headers=True)  # saves them (or loads)
+    second = compile_cubin(source, spec.symbol, options, precompiled_headers=True)
+    assert "using precompiled header file" in second.log, second.log
+    assert "precompiled header" not in plain.log
+    assert plain.cubin == first.cubin == second.cubin
+    assert plain.resources == second.resources
+
+
+def fake_compiles(monkeypatch):
+    """Replace NVRTC by a recorder of each compile's precompiled_headers argument."""
+    import fp8gen.build as build_module
+    from fp8gen import nvrtc
+
+    calls = []
+
+    def compile_cubin(source, symbol, options, source_path=None, *, precompiled_headers=False):
+        calls.append(precompiled_headers)
+        return nvrtc.CompiledBinary(cubin=ELF_MAGIC + symbol.encode(), symbol=symbol, log="", seconds=0.0)
+
+    monkeypatch.setattr(nvrtc, "compile_cubin", compile_cubin)
+    monkeypatch.setattr(build_module, "_stats", build_module._BuildStats())
+    monkeypatch.setattr(build_module, "_memory", {})
+    return calls
+
+
+def test_precompiled_headers_from_the_second_compile_of_a_process_or_the_first_of_a_batch(monkeypatch, tmp_path):
+    from fp8gen.build import build_many
+
+    calls = fake_compiles(monkeypatch)
+    specs = [GemmSpec(name=f"pch_policy{i}", tile=(128, 64 * (i + 1), 128)) for i in range(3)]
+    build(specs[0], cache=DiskCache(tmp_path / "one"))
+    build(specs[1], cache=DiskCache(tmp_path / "one"))
+    assert calls == [False, True]
+    calls = fake_compiles(monkeypatch)
+    build_many(specs, cache=DiskCache(tmp_path / "batch"))
+    assert calls == [True, True, True]
+    calls = fake_compiles(monkeypatch)
+    monkeypatch.setenv("FP8GEN_NVRTC_PCH", "0")
+    build_many(specs, cache=DiskCache(tmp_path / "off"))
+    assert calls == [False, False, False]
