@@ -66,7 +66,14 @@ def prebuild(specs, request) -> None:
     specs = list(dict.fromkeys(specs))
     if sum(1 for item in request.session.items if getattr(item, "module", None) is request.module) < len(specs):
         return
-    build_many(specs, jobs=min(len(specs), os.cpu_count() or 1))
+    build_many(specs, jobs=min(len(specs), compile_jobs()))
+
+
+def compile_jobs() -> int:
+    """NVRTC processes per test process: the machine's cores shared among pytest-xdist's workers (each one
+    prebuilding its module's kernels at once would start cores x workers compilers of ~1.3 GB each)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
 FORMATS = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}

@@ -21,3 +21,19 @@ def test_list_prints_each_distinct_kernel_once(capsys):
     names = [spec.name for specs in kernel_specs_by_module(["test_split_k", "test_cluster"]).values() for spec in specs]
     assert lines[-len(set(names)):] == list(dict.fromkeys(names))
     assert f"{len(set(names))} distinct kernels" in lines
+
+
+def test_test_processes_share_the_cores_among_xdist_workers(monkeypatch):
+    import os
+
+    from tests.gpu.support import compile_jobs
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    assert compile_jobs() == 16
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "16")
+    assert compile_jobs() == 1
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "4")
+    assert compile_jobs() == 4
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "32")
+    assert compile_jobs() == 1
