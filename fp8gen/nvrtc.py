@@ -25,7 +25,7 @@ BASE_OPTIONS: tuple[str, ...] = (
 PCH_OPTION = "--pch"
 PCH_HEAP_BYTES = 768 << 20  # CUTLASS 4.2's headers need 567 MB; the heap grows if that ever falls short
 _pch_lock = threading.Lock()
-_pch_heap_set = False
+_pch_ready: bool | None = None  # None: not tried yet in this process
 
 
 @dataclass(frozen=True)
@@ -84,19 +84,18 @@ def _program_log(nvrtc, prog) -> str:
 
 
 def _pch_available(nvrtc) -> bool:
-    """Whether this NVRTC has precompiled headers; sets the heap they are built in (once per process)."""
-    global _pch_heap_set
-    if not hasattr(nvrtc, "nvrtcSetPCHHeapSize"):
-        return False
+    """Whether this NVRTC has precompiled headers (12.8+); sizes the heap they are built in, once per process."""
+    global _pch_ready
     with _pch_lock:
-        if not _pch_heap_set:
-            err, size = nvrtc.nvrtcGetPCHHeapSize()
-            if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
-                return False
-            if size < PCH_HEAP_BYTES:
-                _check(nvrtc.nvrtcSetPCHHeapSize(PCH_HEAP_BYTES)[0], "nvrtcSetPCHHeapSize")
-            _pch_heap_set = True
-    return True
+        if _pch_ready is None:
+            try:
+                err, size = nvrtc.nvrtcGetPCHHeapSize()
+                _pch_ready = err == nvrtc.nvrtcResult.NVRTC_SUCCESS
+                if _pch_ready and size < PCH_HEAP_BYTES:
+                    _pch_ready = nvrtc.nvrtcSetPCHHeapSize(PCH_HEAP_BYTES)[0] == nvrtc.nvrtcResult.NVRTC_SUCCESS
+            except (AttributeError, RuntimeError):  # bindings or library older than the PCH API
+                _pch_ready = False
+        return _pch_ready
 
 
 def _grow_pch_heap_if_exhausted(nvrtc, prog) -> None:

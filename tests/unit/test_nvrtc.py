@@ -130,3 +130,16 @@ def test_precompiled_headers_from_the_second_compile_of_a_process_or_the_first_o
     monkeypatch.setenv("FP8GEN_NVRTC_PCH", "0")
     build_many(specs, cache=DiskCache(tmp_path / "off"))
     assert calls == [False, False, False]
+
+
+def test_a_pch_heap_too_small_for_the_headers_grows_for_the_next_compile():
+    from cuda.bindings import nvrtc
+
+    spec = GemmSpec(name="pch_heap_probe", tile=(128, 64, 128))
+    options = compile_options(toolchain().include_dirs + (str(include_dir()),))
+    assert compile_cubin("__global__ void warm() {}", "warm", options, precompiled_headers=True).cubin
+    nvrtc.nvrtcSetPCHHeapSize(1 << 20)
+    small = compile_cubin(render(spec).text, spec.symbol, options, precompiled_headers=True)
+    assert small.cubin.startswith(ELF_MAGIC)
+    err, size = nvrtc.nvrtcGetPCHHeapSize()
+    assert size > 256 << 20, "the heap should have grown to what the headers need"
