@@ -12,7 +12,7 @@ from . import build as _build
 from . import checks
 from . import epilogue as epilogue_dsl
 from .abi import EpilogueArgs
-from .errors import Fp8genError, InputError
+from .errors import Fp8genError, InputError, SpecError
 from . import heuristics
 from .heuristics import NO_SPLIT, KSplit
 from . import tuning
@@ -470,8 +470,11 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
     chain = _chain_of(out_format, alpha is not None, _bias_signature(bias, m, n),
                       _dtype_name("residual", residual), _activation_signature(activation), amax_out is not None,
                       _requantize_signature(requantize))
-    spec = tuning.select_spec(_device_name(a.device.index), m, n, k, checks.FORMAT_OF_DTYPE[a.dtype],
-                              checks.FORMAT_OF_DTYPE[b.dtype], out_format, recipe_a, recipe_b, chain)
+    try:
+        spec = tuning.select_spec(_device_name(a.device.index), m, n, k, checks.FORMAT_OF_DTYPE[a.dtype],
+                                  checks.FORMAT_OF_DTYPE[b.dtype], out_format, recipe_a, recipe_b, chain)
+    except SpecError as exc:  # a combination of arguments no kernel offers
+        raise InputError(f"no kernel computes this call: {exc}") from None
     result, plan = compile(spec)._call(a, b, scale_a, scale_b, out, split_k, alpha=alpha, bias=bias,
                                        residual=residual, beta=beta, out_scale=out_scale, amax_out=amax_out,
                                        group_scales_out=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+from .errors import SpecError
 from .spec import GemmSpec, ScaleRecipe, ceil_div, output_row_fits, spans_two_blocks_at_most
 
 # Split-K: each split keeps at least this many K blocks, so a split's pipeline fill and its
@@ -57,6 +58,10 @@ DECODE_DEEP_MAX_M = 32
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
+# 1xG B scales are applied per column from shared memory; 128 columns of them need more registers than
+# the consumers have (see choose_spec)
+GROUP_B_TILE_WIDTH = 64
+
 # Prefill shapes with per-tensor / per-row / float32 block scales: a 128x192 tile (one promoted partial
 # fragment) runs a full wave about this much faster per output element than 128x128 (fewer operand bytes per
 # FLOP; measured geomean 1.05 on the suite for per-tensor scales, 1.03-1.10 per shape for block scales,
@@ -97,7 +102,8 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     scale_a, scale_b, epilogue = ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b), tuple(epilogue)
     block_m = 64 if m <= 64 else 128
     if scale_b.kind == "group":
-        block_n = 64
+        block_n = GROUP_B_TILE_WIDTH
+        _refuse_output_groups_wider_than(block_n, epilogue)
     elif any(op.op == "group_quantize" for op in epilogue):
         block_n = 128  # whole 128-column scale groups per tile
     elif m <= DECODE_MAX_M:
@@ -121,6 +127,15 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     if m <= DECODE_MAX_M and (block_n < DECODE_DEEP_BELOW_WIDTH or m <= DECODE_DEEP_MAX_M):
         return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue, spec.max_stages())
     return spec
+
+
+def _refuse_output_groups_wider_than(block_n: int, epilogue: tuple) -> None:
+    quantize = next((op for op in epilogue if op.op == "group_quantize"), None)
+    if quantize is not None and block_n % quantize.group_size:
+        raise SpecError("epilogue.group_quantize.group_size", quantize.group_size,
+                        "kernels with 1xG group scales for B (scale_b of shape (N, ceil(K / G))) "
+                        f"use {block_n}-column tiles, and an output group must lie in one tile: re-quantize in "
+                        f"groups that divide {block_n}, or scale B per 128x128 block")
 
 
 def _fitting_b_blocks(widths: tuple[int, ...], scale_b: ScaleRecipe) -> tuple[int, ...]:

@@ -164,3 +164,11 @@ def test_invalid_block_group_size_is_a_spec_error_not_a_crash():
     with pytest.raises(SpecError, match="group_size"):
         choose_spec(64, 7168, 4096, "e4m3", "e4m3", "bf16", ScaleRecipe("group", group_size=16),
                     ScaleRecipe("block", group_size=16))
+
+
+def test_output_groups_wider_than_the_group_b_tiles_are_refused_naming_the_recipe():
+    requantize = (EpilogueOp.parse({"op": "group_quantize", "group_size": 128}),)
+    with pytest.raises(SpecError, match=r"1xG group scales for B .* use 64-column tiles, and an output group must"):
+        choose_spec(65, 112, 112, "e4m3", "e4m3", "e4m3", "group", "group", requantize)
+    narrower = (EpilogueOp.parse({"op": "group_quantize", "group_size": 64}),)
+    assert choose_spec(65, 112, 112, "e4m3", "e4m3", "e4m3", "group", "group", narrower).tile[1] == 64
