@@ -27,6 +27,8 @@ import torch
 
 from .api import compile as compile_spec
 from .build import build_many
+from .errors import InputError
+from .fields import is_int
 from .quantize import rows_contiguous
 from . import tuning
 from .spec import GemmSpec, ScaleRecipe
@@ -41,9 +43,35 @@ MAX_INPUT_SETS = 32
 
 
 def load_shapes(path: Path, groups: set[str] | None = None) -> list[tuple[str, int, int, int]]:
-    data = tomllib.loads(Path(path).read_text())
-    return [(entry["group"], m, n, k) for entry in data["shape"] for m, n, k in entry["mnk"]
-            if groups is None or entry["group"] in groups]
+    """(group, M, N, K) of every shape of a suite file (`[[shape]]` tables of `group = "..."` and
+    `mnk = [[M, N, K], ...]`), in file order; only `groups`' shapes when given. InputError names what is wrong."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"shape file {path}: cannot be read as TOML ({exc})") from None
+    entries = data.get("shape")
+    if set(data) != {"shape"} or not isinstance(entries, list) or not entries:
+        raise InputError(f"shape file {path}: needs one or more [[shape]] tables and nothing else")
+    shapes = [(group, *mnk) for index, entry in enumerate(entries) for group, mnk in _shape_entry(path, index, entry)]
+    known = {group for group, *_ in shapes}
+    if groups is not None and not groups <= known:
+        raise InputError(f"shape file {path}: no shapes in group(s) {sorted(groups - known)}; it has {sorted(known)}")
+    return [shape for shape in shapes if groups is None or shape[0] in groups]
+
+
+def _shape_entry(path: Path, index: int, entry) -> list[tuple[str, tuple[int, int, int]]]:
+    where = f"shape file {path}: shape[{index}]"
+    if not isinstance(entry, dict) or set(entry) != {"group", "mnk"} or not isinstance(entry["group"], str):
+        raise InputError(f"{where} must be a table of exactly group (a string) and mnk (a list of [M, N, K])")
+    if not isinstance(entry["mnk"], list) or not entry["mnk"]:
+        raise InputError(f"{where}.mnk must be a non-empty list of [M, N, K]")
+    for mnk in entry["mnk"]:
+        if not (isinstance(mnk, list) and len(mnk) == 3 and all(is_int(x) and x > 0 for x in mnk)):
+            raise InputError(f"{where}.mnk: {mnk!r} is not [M, N, K] of positive integers")
+        if mnk[1] % 16 or mnk[2] % 16:
+            raise InputError(f"{where}.mnk: {mnk!r}: N and K must be multiples of 16 (torch._scaled_mm's rule; "
+                             "fp8gen's for K)")
+    return [(entry["group"], tuple(mnk)) for mnk in entry["mnk"]]
 
 
 @dataclass

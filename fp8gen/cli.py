@@ -70,14 +70,16 @@ def _suite_arguments(args, command: str) -> tuple[list[str], Path, set[str] | No
 
     from . import bench
 
-    if not torch.cuda.is_available():
-        raise Fp8genError(f"fp8gen {command} needs a CUDA GPU")
     recipes = args.recipe.split(",")
     unknown = [r for r in recipes if r not in bench.RECIPE_KINDS]
     if unknown:
         raise Fp8genError(f"unknown recipe {unknown[0]!r}; choose from {', '.join(bench.RECIPE_KINDS)}")
     groups = set(args.groups.split(",")) if args.groups else None
-    return recipes, Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES, groups
+    shapes = Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES
+    bench.load_shapes(shapes, groups)  # a bad file or group is reported before the GPU is asked for
+    if not torch.cuda.is_available():
+        raise Fp8genError(f"fp8gen {command} needs a CUDA GPU")
+    return recipes, shapes, groups
 
 
 def cmd_bench(args) -> int:

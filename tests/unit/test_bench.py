@@ -43,3 +43,43 @@ def test_bench_command_without_gpu_says_so(capsys):
         pytest.skip("this machine has a GPU")
     assert main(["bench", "--recipe", "tensor"]) == 2
     assert "needs a CUDA GPU" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,message", [
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168", "cannot be read as TOML"),
+    ("title = 'no shapes'\n", r"needs one or more \[\[shape\]\] tables"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168, 2048]]\n[[other]]\n", r"and nothing else"),
+    ("[[shape]]\nmnk = [[64, 7168, 2048]]\n", r"shape\[0\] must be a table of exactly group"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168, 2048]]\nm = 1\n", r"shape\[0\] must be a table of exactly group"),
+    ("[[shape]]\ngroup = 'x'\nmnk = []\n", r"shape\[0\].mnk must be a non-empty list"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168]]\n", r"\[64, 7168\] is not \[M, N, K\] of positive integers"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168, 0]]\n", r"is not \[M, N, K\] of positive integers"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, true, 2048]]\n", r"is not \[M, N, K\] of positive integers"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168, 2048.0]]\n", r"is not \[M, N, K\] of positive integers"),
+    ("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168, 2040]]\n", "N and K must be multiples of 16"),
+])
+def test_shape_files_with_mistakes_are_refused_naming_the_entry(tmp_path, content, message):
+    from fp8gen import InputError
+
+    path = tmp_path / "shapes.toml"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message) as info:
+        bench.load_shapes(path)
+    assert str(path) in str(info.value)
+
+
+def test_asking_for_a_group_the_file_lacks_is_refused():
+    from fp8gen import InputError
+
+    with pytest.raises(InputError, match=r"no shapes in group\(s\) \['prefil'\]; it has \['decode', 'prefill', 'square'\]"):
+        bench.load_shapes(bench.DEFAULT_SHAPES, {"decode", "prefil"})
+
+
+@pytest.mark.parametrize("command", ["bench", "tune"])
+def test_a_bad_shape_file_is_reported_before_the_gpu_is_asked_for(command, tmp_path, capsys):
+    path = tmp_path / "shapes.toml"
+    path.write_text("[[shape]]\ngroup = 'x'\nmnk = [[64, 7168, 2040]]\n")
+    assert main([command, "--recipe", "tensor", "--shapes", str(path)]) == 2
+    assert "N and K must be multiples of 16" in capsys.readouterr().err
+    assert main([command, "--recipe", "tensor", "--groups", "nope"]) == 2
+    assert "no shapes in group(s) ['nope']" in capsys.readouterr().err
