@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# A/B of a source patch on the GPU machine: the kernels of this tree (old) against those of a copy with PATCH
+# applied (new), through benchmarks/ab_cache.py (same inputs, alternating CUDA-graph replays, outputs compared
+# bit for bit). Run from the repository root; the arguments after PATCH go to ab_cache.py:
+#
+#     bash benchmarks/ab_patch.sh docs/results/2026-12-05-uniform-wgmma-descriptors.patch \
+#         --tiles 128x128,128x192 --recipes tensor,row,block --json "$OUT/ab.json"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+patch=$(realpath "$1")
+shift
+source benchmarks/device_env.sh
+work=$(mktemp -d)
+FP8GEN_CACHE_DIR="$work/old-cache" python benchmarks/ab_cache.py --build-only "$@"
+cp -r . "$work/new"
+(cd "$work/new" && git apply "$patch")
+cd "$work/new"
+PYTHONPATH="/tmp/site:$work/new" FP8GEN_CACHE_DIR="$work/new-cache" \
+    python benchmarks/ab_cache.py --old-cache "$work/old-cache" "$@"
