@@ -66,8 +66,8 @@ def _shape_entry(path: Path, index: int, entry) -> list[tuple[str, tuple[int, in
     if not isinstance(entry["mnk"], list) or not entry["mnk"]:
         raise InputError(f"{where}.mnk must be a non-empty list of [M, N, K]")
     for mnk in entry["mnk"]:
-        if not (isinstance(mnk, list) and len(mnk) == 3 and all(is_int(x) and x > 0 for x in mnk)):
-            raise InputError(f"{where}.mnk: {mnk!r} is not [M, N, K] of positive integers")
+        if not (isinstance(mnk, list) and len(mnk) == 3 and all(is_int(x) and 0 < x < 2**31 for x in mnk)):
+            raise InputError(f"{where}.mnk: {mnk!r} is not [M, N, K] of positive integers below 2^31")
         if mnk[1] % 16 or mnk[2] % 16:
             raise InputError(f"{where}.mnk: {mnk!r}: N and K must be multiples of 16 (torch._scaled_mm's rule; "
                              "fp8gen's for K)")

@@ -73,6 +73,22 @@ class DiskCache:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         check_private(self.root)
 
+    def _refuse_a_root_that_is_not_a_directory(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigurationError(f"fp8gen cache path {self.root} exists and is not a directory; point "
+                                     "FP8GEN_CACHE_DIR at a directory")
+
+    def prepare(self) -> None:
+        """Create the cache directory, or raise: for callers that exist to fill the cache (`fp8gen build`),
+        where compiling into a cache that cannot keep the kernels would be wasted work. (Library calls keep
+        their kernels in memory instead, with a warning.)"""
+        self._refuse_a_root_that_is_not_a_directory()
+        try:
+            self._ensure_root()
+        except OSError as exc:
+            raise ConfigurationError(f"fp8gen cache path {self.root} cannot be used ({exc.strerror}); point "
+                                     "FP8GEN_CACHE_DIR at a writable directory") from None
+
     def remove_stale_temps(self, older_than: float = STALE_TEMP_SECONDS) -> int:
         """Delete temp directories left by processes that died while publishing. Returns how many."""
         removed = 0
@@ -144,9 +160,7 @@ class DiskCache:
     def entries(self) -> list[EntryInfo]:
         """Every published entry (a directory named like one), newest first; unreadable ones included, with
         empty metadata."""
-        if self.root.exists() and not self.root.is_dir():
-            raise ConfigurationError(f"fp8gen cache path {self.root} exists and is not a directory; point "
-                                     "FP8GEN_CACHE_DIR at a directory")
+        self._refuse_a_root_that_is_not_a_directory()
         if not self.root.is_dir():
             return []
         infos = []

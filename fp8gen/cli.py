@@ -41,17 +41,42 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
-def _output_directory(path: Path) -> Path:
+def _output_directory(text: str) -> Path:
     """An output directory that exists or can be made, checked before anything is compiled."""
+    if not text:
+        raise Fp8genError("the output directory (-o) must not be empty")
+    path = Path(text)
     if path.exists() and not path.is_dir():
         raise Fp8genError(f"output {path} exists and is not a directory")
+    ancestor = next(p for p in path.absolute().parents if p.exists())
+    if not ancestor.is_dir():
+        raise Fp8genError(f"output {path} cannot be made: {ancestor} is not a directory")
     return path
+
+
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+def _output_file(text: str, option: str) -> None:
+    """A file the command will write after its run, checked before the run."""
+    path = Path(text)
+    if not text or path.is_dir():
+        raise Fp8genError(f"{option} {text!r}: name a file to write")
+    if not path.absolute().parent.is_dir():
+        raise Fp8genError(f"{option} {text!r}: its directory {path.absolute().parent} does not exist")
+
+
+def _prepared_cache() -> DiskCache:
+    """The kernel cache, made and checked before anything is compiled into it."""
+    cache = DiskCache(env.cache_dir())
+    cache.prepare()
+    return cache
 
 
 def cmd_build(args) -> int:
     specs = load_specs(args.spec)
-    out_dir = _output_directory(Path(args.output) if args.output else env.generated_dir())
-    cache = DiskCache(env.cache_dir())
+    out_dir = _output_directory(args.output if args.output is not None else str(env.generated_dir()))
+    cache = _prepared_cache()
     done = [0]
 
     def progress(artifact: Artifact) -> None:
@@ -74,9 +99,18 @@ def _suite_arguments(args, command: str) -> tuple[list[str], Path, set[str] | No
     unknown = [r for r in recipes if r not in bench.RECIPE_KINDS]
     if unknown:
         raise Fp8genError(f"unknown recipe {unknown[0]!r}; choose from {', '.join(bench.RECIPE_KINDS)}")
-    groups = set(args.groups.split(",")) if args.groups else None
+    if len(set(recipes)) != len(recipes):
+        raise Fp8genError(f"--recipe {args.recipe!r} names a recipe twice")
+    if args.groups is not None and not all(args.groups.split(",")):
+        raise Fp8genError(f"--groups {args.groups!r} has an empty group name")
+    groups = set(args.groups.split(",")) if args.groups is not None else None
     shapes = Path(args.shapes) if args.shapes else bench.DEFAULT_SHAPES
     bench.load_shapes(shapes, groups)  # a bad file or group is reported before the GPU is asked for
+    _output_file(args.json, "--json")
+    if getattr(args, "plot", ""):
+        _output_file(args.plot, "--plot")
+        if Path(args.plot).suffix.lower().lstrip(".") not in PLOT_FORMATS:
+            raise Fp8genError(f"--plot {args.plot!r}: name a {', '.join(PLOT_FORMATS)} file, or '' for no plot")
     if not torch.cuda.is_available():
         raise Fp8genError(f"fp8gen {command} needs a CUDA GPU")
     return recipes, shapes, groups
@@ -110,8 +144,8 @@ def cmd_tune(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_bundle
 
-    manifest = export_bundle(load_specs(args.spec), Path(args.output), jobs=args.jobs,
-                             cache=DiskCache(env.cache_dir()))
+    specs = load_specs(args.spec)
+    manifest = export_bundle(specs, _output_directory(args.output), jobs=args.jobs, cache=_prepared_cache())
     print(f"bundle in {manifest.parent}/ ({manifest.name}, fp8gen_kernels.h/.c, CMakeLists.txt)")
     return 0
 
@@ -135,6 +169,8 @@ def cmd_cache(args) -> int:
         print(format_table(rows, ("name", "key", "bytes", "age", "fp8gen")))
         print(f"\n{len(rows)} entries in {cache.root}")
     elif args.action == "info":
+        if not args.key:
+            raise Fp8genError("cache info needs a key or a prefix of one")
         matches = cache.find(args.key)
         if not matches:
             raise Fp8genError(f"no cache entry in {cache.root} has a key starting with {args.key!r}")
@@ -215,6 +251,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
+        env.check_flags()  # a misspelt FP8GEN_* value is reported whichever command would have read it
         return args.func(args)
     except (Fp8genError, NotImplementedError, OSError) as exc:
         print(f"fp8gen: error: {exc}", file=sys.stderr)

@@ -81,3 +81,13 @@ def precompiled_headers() -> bool:
     """FP8GEN_NVRTC_PCH=0 compiles every kernel without NVRTC's precompiled headers (which a process that
     compiles more than one kernel saves in a temporary directory, about 570 MB, and reuses)."""
     return _flag("FP8GEN_NVRTC_PCH", True)
+
+
+YES_NO_FLAGS = (keep_generated, trust_shared_cache, tuning_enabled, dependent_launch, precompiled_headers)
+
+
+def check_flags() -> None:
+    """Read every yes/no variable now (ConfigurationError for a value none of them takes), for entry points
+    that would otherwise read some of them only on paths they may not reach."""
+    for flag in YES_NO_FLAGS:
+        flag()

@@ -6,6 +6,18 @@ from __future__ import annotations
 class Fp8genError(Exception):
     """Base class of all fp8gen errors."""
 
+    def __reduce__(self):
+        # Errors cross process boundaries (build_many's workers); their constructors take other arguments
+        # than Exception.args holds, so they are rebuilt from their fields.
+        return _restore, (self.__class__, self.args, self.__dict__)
+
+
+def _restore(cls, args: tuple, fields: dict) -> Fp8genError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(fields)
+    return error
+
 
 class SpecError(Fp8genError, ValueError):
     """A kernel spec field is invalid: names the field, the value and what is allowed."""
@@ -14,7 +26,7 @@ class SpecError(Fp8genError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field}={value!r} is invalid: {allowed}")
+        super().__init__(f"{field}={_shown(value)} is invalid: {allowed}")
 
     def renamed(self, field: str) -> "SpecError":
         """The same error (same class and details) naming the field as the caller sees it: scale_b.kind for a
@@ -22,8 +34,14 @@ class SpecError(Fp8genError, ValueError):
         error = self.__class__.__new__(self.__class__)
         error.__dict__.update(self.__dict__)
         error.field = field
-        Exception.__init__(error, f"{field}={self.value!r} is invalid: {self.allowed}")
+        Exception.__init__(error, f"{field}={_shown(self.value)} is invalid: {self.allowed}")
         return error
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """The value's repr, cut short: an error message is no place for a 200 KB string."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class OutOfResources(SpecError):

@@ -115,6 +115,9 @@ def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cach
         raise BundleError("a bundle needs at least one kernel spec")
     if directory.exists() and not directory.is_dir():
         raise BundleError(f"bundle directory {directory} exists and is not a directory")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / MANIFEST).is_file():
+        raise BundleError(f"bundle directory {directory} is not empty and holds no bundle ({MANIFEST}): "
+                          "export into a new or empty directory, or over an earlier bundle")
     grouped = [s.name for s in specs if s.grouping != "none"]
     if grouped:
         raise BundleError(f"grouped kernels cannot be exported yet: {grouped}")
@@ -132,7 +135,15 @@ def export_bundle(specs: list[GemmSpec], directory: Path, *, jobs: int = 1, cach
     _write(directory / EPILOGUE_ARGS_HEADER, (include_dir() / "fp8gen" / "epilogue_args.h").read_text())
     manifest = {"format": BUNDLE_FORMAT, "fp8gen": __version__, "arch": ARCH, "kernels": entries}
     _write(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    _remove_other_cubins(directory, {entry["cubin"] for entry in entries})
     return directory / MANIFEST
+
+
+def _remove_other_cubins(directory: Path, kept: set[str]) -> None:
+    """An export over an earlier bundle: its kernels the new one does not list go."""
+    for cubin in (directory / "kernels").glob("*.cubin"):
+        if f"kernels/{cubin.name}" not in kept:
+            cubin.unlink()
 
 
 SCHEMA = Path(__file__).parent / "data" / "bundle-manifest.schema.json"

@@ -92,6 +92,8 @@ class ScaleRecipe:
                 if unknown:
                     raise SpecError("scale", value, f"unknown keys {sorted(map(str, unknown))}; allowed: kind, "
                                                     "group_size, dtype")
+                if "kind" not in value:  # (a table of only a group size would silently mean per-tensor)
+                    raise SpecError("scale", value, "a table needs kind (tensor, row, group or block)")
                 return cls(**value)
         except SpecError as exc:
             raise exc.renamed(field + exc.field[len("scale"):]) from None

@@ -43,10 +43,14 @@ def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
     for index, table in enumerate(kernels):
         if not isinstance(table, dict):
             raise SpecError(f"{origin}: kernel[{index}]", table, "must be a table of GemmSpec fields")
+        unknown = set(table) - fields
+        if unknown:
+            raise SpecError(f"{origin}: kernel[{index}]", sorted(map(str, unknown)),
+                            f"unknown fields; allowed: {', '.join(sorted(fields))}")
         try:
             specs.append(GemmSpec.from_dict({**defaults, **table}))
         except SpecError as exc:
-            raise exc.renamed(f"{origin}: kernel[{index}].{exc.field}") from None
+            raise exc.renamed(f"{origin}: {_where(exc.field, index, table, defaults)}") from None
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -54,10 +58,18 @@ def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
     return specs
 
 
+def _where(field: str, index: int, table: dict, defaults: dict) -> str:
+    """Where a field's bad value was written: the kernel's table, or [defaults] when the kernel inherits it."""
+    top = field.split(".")[0]
+    if top not in table and top in defaults:
+        return f"defaults.{field} (inherited by kernel[{index}])"
+    return f"kernel[{index}].{field}"
+
+
 def load_specs(path: str | Path) -> list[GemmSpec]:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, which TOML does not allow, is dropped)
     except OSError as exc:
         raise SpecError("spec file", str(path), f"cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:

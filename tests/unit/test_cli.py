@@ -68,3 +68,83 @@ def test_bad_option_values_are_usage_errors(argv, fragment, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2 and fragment in capsys.readouterr().err
+
+
+def write_spec(tmp_path, text: str, name: str = "spec.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+SMALL = "[[kernel]]\nname = 'small'\ntile = [64, 64, 128]\n"
+
+
+def test_a_compile_that_fails_in_a_worker_process_is_reported_with_its_log(cache_dir, tmp_path, capsys, monkeypatch):
+    fake = tmp_path / "fake-cutlass"
+    (fake / "cute").mkdir(parents=True)
+    (fake / "cute" / "tensor.hpp").write_text("#error this is not CUTLASS\n")
+    monkeypatch.setenv("FP8GEN_CUTLASS_INCLUDE", str(fake))
+    spec = write_spec(tmp_path, SMALL + "[[kernel]]\nname = 'small2'\ntile = [64, 128, 128]\n")
+    assert main(["build", str(spec), "-o", str(tmp_path / "out"), "-j", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "fp8gen: error: NVRTC failed to compile" in err and "catastrophic error detected" in err  # the log
+    assert "Traceback" not in err
+
+
+def test_build_refuses_a_cache_it_cannot_fill_before_compiling(cache_dir, tmp_path, capsys):
+    from fp8gen.build import nvrtc_compile_count
+
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir.write_text("")
+    compiles = nvrtc_compile_count()
+    for command in (["build", str(write_spec(tmp_path, SMALL)), "-o", str(tmp_path / "out")],
+                    ["export", str(write_spec(tmp_path, SMALL)), "-o", str(tmp_path / "bundle")]):
+        assert main(command) == 2
+        assert f"fp8gen cache path {cache_dir} exists and is not a directory" in capsys.readouterr().err
+    assert nvrtc_compile_count() == compiles
+
+
+@pytest.mark.parametrize("output,message", [
+    ("", "the output directory (-o) must not be empty"),
+    ("a-file/sub", "cannot be made: "),
+])
+@pytest.mark.parametrize("command", ["build", "export"])
+def test_output_directories_that_cannot_be_made_are_refused_before_compiling(command, output, message, cache_dir,
+                                                                            tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    assert main([command, str(write_spec(tmp_path, SMALL)), "-o", output]) == 2
+    assert message in capsys.readouterr().err
+    assert not cache_dir.exists() or not any(cache_dir.iterdir())
+
+
+def test_export_refuses_a_directory_that_holds_other_files(cache_dir, tmp_path, capsys):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text("my project\n")
+    assert main(["export", str(write_spec(tmp_path, SMALL)), "-o", str(project)]) == 2
+    assert "is not empty and holds no bundle (manifest.json)" in capsys.readouterr().err
+    assert (project / "CMakeLists.txt").read_text() == "my project\n"
+
+
+def test_a_bad_fp8gen_flag_is_reported_by_any_command(monkeypatch, capsys):
+    monkeypatch.setenv("FP8GEN_KEEP_GENERATED", "maybe")
+    assert main(["cache", "list"]) == 2
+    assert "FP8GEN_KEEP_GENERATED='maybe' is not understood" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments,message", [
+    (["--json", "/nonexistent-dir/x.json"], "its directory /nonexistent-dir does not exist"),
+    (["--json", "."], "name a file to write"),
+    (["--plot", "plot.xyz"], "name a png, pdf, svg, jpg, jpeg file"),
+    (["--groups", ""], "has an empty group name"),
+    (["--recipe", "tensor,tensor"], "names a recipe twice"),
+])
+def test_bench_arguments_are_checked_before_the_run(arguments, message, capsys):
+    assert main(["bench", *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cache_info_needs_a_key(cache_dir, capsys):
+    assert main(["cache", "info", ""]) == 2
+    assert "cache info needs a key" in capsys.readouterr().err

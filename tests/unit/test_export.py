@@ -146,3 +146,13 @@ def test_export_needs_specs_and_a_directory(tmp_path):
     taken.write_text("")
     with pytest.raises(BundleError, match="exists and is not a directory"):
         export_bundle([GemmSpec()], taken)
+
+
+def test_an_export_over_an_earlier_bundle_removes_the_kernels_it_no_longer_lists(tmp_path):
+    from fp8gen.export import _remove_other_cubins
+
+    (tmp_path / "kernels").mkdir()
+    for name in ("kept", "gone"):
+        (tmp_path / "kernels" / f"{name}.cubin").write_bytes(b"\x7fELF")
+    _remove_other_cubins(tmp_path, {"kernels/kept.cubin"})
+    assert sorted(p.name for p in (tmp_path / "kernels").iterdir()) == ["kept.cubin"]

@@ -66,3 +66,25 @@ def test_out_of_resources_keeps_its_class_and_figures():
     with pytest.raises(OutOfResources) as info:
         parse_specs("[[kernel]]\nstages = 100\n", "big.toml")
     assert info.value.field == "big.toml: kernel[0].stages" and info.value.limit > 0 and info.value.required > 0
+
+
+def test_a_bad_value_from_defaults_is_named_where_it_was_written():
+    text = "[defaults]\ntile = [1, 2, 3]\n[[kernel]]\nname = 'a'\ntile = [64, 64, 128]\n[[kernel]]\nname = 'b'\n"
+    with pytest.raises(SpecError, match=r"defaults.tile \(inherited by kernel\[1\]\)=\(1, 2, 3\)"):
+        parse_specs(text)
+
+
+def test_unknown_kernel_fields_are_named_with_the_kernel():
+    with pytest.raises(SpecError, match=r"kernel\[0\]=\['bar', 'foo'\] is invalid: unknown fields"):
+        parse_specs("[[kernel]]\nfoo = 1\nbar = 2\n")
+
+
+def test_a_scale_table_needs_its_kind():
+    with pytest.raises(SpecError, match=r"kernel\[0\].scale_a=.* a table needs kind"):
+        parse_specs("[[kernel]]\nscale_a = {group_size = 128}\n")
+
+
+def test_a_byte_order_mark_is_allowed(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[[kernel]]\nname = 'k'\n")
+    assert [spec.name for spec in load_specs(path)] == ["k"]
