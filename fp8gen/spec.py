@@ -339,9 +339,9 @@ class GemmSpec:
     def _validate_registers(self) -> None:
         needed = self.accumulator_registers()
         if needed > ACCUMULATOR_REGISTER_LIMIT:
+            hint = "use a smaller BM*BN" + (" or accumulation='fast'" if self.partial_fragments else "")
             raise OutOfResources("tile", self.tile, "accumulator registers per thread", needed,
-                                 ACCUMULATOR_REGISTER_LIMIT,
-                                 "use a smaller BM*BN or accumulation='fast'")
+                                 ACCUMULATOR_REGISTER_LIMIT, hint)
 
     def smem_bytes(self, stages: int) -> int:
         """Dynamic shared memory the kernel is launched with (the template checks it against its layout)."""
@@ -376,8 +376,10 @@ class GemmSpec:
         if not is_int(self.stages) or self.stages < 2:
             raise SpecError("stages", self.stages, "must be an integer >= 2 or 'auto'")
         if self.smem_bytes(self.stages) > SMEM_LIMIT_BYTES:
+            fit = self.max_stages()
+            hint = f"at most {fit} stages fit this tile" if fit >= 2 else "not even 2 stages fit: use a smaller tile"
             raise OutOfResources("stages", self.stages, "bytes of shared memory", self.smem_bytes(self.stages),
-                                 SMEM_LIMIT_BYTES, f"at most {self.max_stages()} stages fit this tile")
+                                 SMEM_LIMIT_BYTES, hint)
         return self.stages
 
     @property

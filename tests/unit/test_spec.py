@@ -226,3 +226,13 @@ def test_from_dict_and_require_spec_reject_what_is_not_a_spec():
     with pytest.raises(SpecError, match="must be a GemmSpec"):
         require_spec({"tile": [128, 128, 128]})
     assert require_spec(GemmSpec()) == GemmSpec()
+
+
+def test_resource_hints_offer_only_what_would_help():
+    with pytest.raises(OutOfResources) as info:
+        GemmSpec(tile=(256, 256, 128), accumulation="fast")
+    assert str(info.value).endswith("use a smaller BM*BN")
+    with pytest.raises(OutOfResources, match="or accumulation='fast'"):
+        GemmSpec(tile=(128, 256, 128))
+    with pytest.raises(OutOfResources, match="not even 2 stages fit: use a smaller tile"):
+        GemmSpec(tile=(256, 192, 128), accumulation="fast", out="f32", stages=2)
