@@ -189,9 +189,8 @@ def _start_batch_worker() -> None:
     _stats.batch = True
 
 
-def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> tuple[str, float | None]:
-    artifact = build(spec, cache=DiskCache(Path(cache_root)), generated=Path(generated) if generated else None)
-    return artifact.key, artifact.compile_seconds
+def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> Artifact:
+    return build(spec, cache=DiskCache(Path(cache_root)), generated=Path(generated) if generated else None)
 
 
 def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None = None,
@@ -216,7 +215,7 @@ def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None 
     import concurrent.futures as cf
     import multiprocessing
 
-    seconds: dict[GemmSpec, float | None] = {}
+    built: dict[GemmSpec, Artifact] = {}
     context = multiprocessing.get_context("spawn")
     # a worker that compiles more than one kernel saves the headers from its first compile on
     initializer = _start_batch_worker if len(specs) > jobs else None
@@ -225,14 +224,13 @@ def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None 
                    for s in specs}
         for future in cf.as_completed(futures):
             spec = futures[future]
-            _, seconds[spec] = future.result()
+            # the worker's artifact, not a second build here: with a cache that cannot keep kernels, that
+            # would compile every kernel again
+            built[spec] = future.result()
+            with _memory_lock:
+                _memory[(spec, str(cache.root))] = built[spec]
             if on_done:
-                on_done(_with_seconds(build(spec, cache=cache), seconds[spec]))
-    return [_with_seconds(build(s, cache=cache), seconds[s]) for s in specs]
+                on_done(built[spec])
+    return [built[s] for s in specs]
 
 
-def _with_seconds(artifact: Artifact, seconds: float | None) -> Artifact:
-    if seconds is None or artifact.compile_seconds is not None:
-        return artifact
-    return Artifact(spec=artifact.spec, key=artifact.key, cubin=artifact.cubin, meta=artifact.meta,
-                    path=artifact.path, compile_seconds=seconds)

@@ -229,3 +229,17 @@ def test_a_cache_path_that_is_a_file_is_named_not_listed_as_empty(cache_dir, cap
     assert cache_dir.read_text() == "not a directory"
     with pytest.warns(UserWarning, match="not usable"):  # a build still works, kept in memory
         assert build(SPEC, cache=DiskCache(cache_dir)).path is None
+
+
+def test_parallel_builds_use_the_workers_kernels_even_where_the_cache_cannot_keep_them(tmp_path, monkeypatch):
+    from fp8gen.build import build_many, nvrtc_compile_count
+
+    monkeypatch.setattr(build_module, "_memory", {})
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    specs = [GemmSpec(name="parallel_a", tile=(64, 64, 128)), GemmSpec(name="parallel_b", tile=(64, 128, 128))]
+    compiles = nvrtc_compile_count()
+    artifacts = build_many(specs, jobs=2, cache=DiskCache(not_a_directory))
+    assert [a.spec for a in artifacts] == specs and all(a.cubin.startswith(b"\x7fELF") for a in artifacts)
+    assert all(a.compile_seconds for a in artifacts)
+    assert nvrtc_compile_count() == compiles  # compiled in the workers only, not again here
