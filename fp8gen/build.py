@@ -119,10 +119,10 @@ def build(spec: GemmSpec, *, cache: DiskCache | None = None, generated: Path | N
         if memo_key in _memory and generated is None:
             return _memory[memo_key]
     source = render(spec)
+    tc = toolchain()  # (a missing toolchain is reported before any source is written)
     source_path = None
     if generated is not None or env.keep_generated():
         source_path = _write_source(source, generated or env.generated_dir())
-    tc = toolchain()
     key = cache_key(source, tc)
     artifact = _load(spec, key, cache) or _build_locked(spec, source, key, tc, cache, source_path)
     with _memory_lock:

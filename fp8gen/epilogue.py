@@ -144,11 +144,12 @@ def parse_chain(chain, out: str, block_n: int) -> tuple[EpilogueOp, ...]:
     """Validate a chain (a sequence of ops, names or tables) for an output dtype and tile width."""
     if not isinstance(chain, (list, tuple)):
         raise SpecError("epilogue", chain, "must be a list of ops, e.g. ['bias', 'gelu']")
-    ops = tuple(EpilogueOp.parse(op) for op in chain)
+    ops = tuple(_parse_at(index, op) for index, op in enumerate(chain))
     names = [op.op for op in ops]
     for name in SINGLE_USE:
         if names.count(name) > 1:
-            raise SpecError("epilogue", names, f"{name!r} may appear once")
+            positions = [index for index, n in enumerate(names) if n == name]
+            raise SpecError("epilogue", list(chain), f"{name!r} may appear once (ops {positions} are each a {name})")
     if "group_quantize" in names:
         quantize = ops[-1]
         if quantize.op != "group_quantize":
@@ -159,6 +160,14 @@ def parse_chain(chain, out: str, block_n: int) -> tuple[EpilogueOp, ...]:
             raise SpecError("epilogue.group_quantize.group_size", quantize.group_size,
                             f"must divide the tile width BN = {block_n} (a group lies in one tile)")
     return ops
+
+
+def _parse_at(index: int, op) -> EpilogueOp:
+    """One op of a chain; its errors name its position (epilogue[1].clamp), a chain may hold two clamps."""
+    try:
+        return EpilogueOp.parse(op)
+    except SpecError as exc:
+        raise exc.renamed(exc.field.replace("epilogue", f"epilogue[{index}]", 1)) from None
 
 
 def find(chain: tuple[EpilogueOp, ...], op: str) -> EpilogueOp | None:

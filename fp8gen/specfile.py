@@ -60,7 +60,7 @@ def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
 
 def _where(field: str, index: int, table: dict, defaults: dict) -> str:
     """Where a field's bad value was written: the kernel's table, or [defaults] when the kernel inherits it."""
-    top = field.split(".")[0]
+    top = field.split(".")[0].split("[")[0]
     if top not in table and top in defaults:
         return f"defaults.{field} (inherited by kernel[{index}])"
     return f"kernel[{index}].{field}"

@@ -212,3 +212,10 @@ def test_gemm_arguments_that_build_the_chain_are_checked():
     assert api._bias_signature(torch.zeros(4, dtype=torch.float16), 4, 8) == ("row", "f16")
     chain = api._chain_of("e4m3", True, ("column", "bf16"), "f32", "gelu_tanh", True, "1x128_ue8m0")
     assert [op.op for op in chain] == ["alpha", "bias", "residual", "gelu", "amax", "group_quantize"]
+
+
+def test_an_ops_error_names_its_position_in_the_chain():
+    with pytest.raises(SpecError, match=r"epilogue\[1\].clamp=\(5.0, 1.0\) is invalid: needs lo <= hi"):
+        GemmSpec(epilogue=["relu", {"op": "clamp", "lo": 5, "hi": 1}])
+    with pytest.raises(SpecError, match=r"'bias' may appear once \(ops \[0, 1\] are each a bias\)"):
+        GemmSpec(epilogue=["bias", "row_bias"])

@@ -88,3 +88,9 @@ def test_a_byte_order_mark_is_allowed(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf[[kernel]]\nname = 'k'\n")
     assert [spec.name for spec in load_specs(path)] == ["k"]
+
+
+def test_an_epilogue_from_defaults_is_named_there():
+    text = "[defaults]\nepilogue = ['relu', {op = 'clamp', lo = 5, hi = 1}]\n[[kernel]]\nname = 'a'\n"
+    with pytest.raises(SpecError, match=r"defaults.epilogue\[1\].clamp \(inherited by kernel\[0\]\)"):
+        parse_specs(text)
