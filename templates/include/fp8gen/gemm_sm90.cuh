@@ -287,10 +287,13 @@ __device__ __forceinline__ void mainloop_promoted(Frags& f, Smem& smem, Pipeline
   Factors factors1 = factors0;
   // Batch `batch` of this tile, number in_stage of its stage, into `partial`.
   auto issue = [&](auto& partial, Factors& factors, int in_stage, int batch) {
+    // The stage index broadcast from lane 0 before the wait: ptxas then knows it is warp-uniform and forms the
+    // batch's descriptors in uniform registers (no R2UR per wgmma), off the path from the wait to the MMA.
+    int const stage = __shfl_sync(0xffffffff, st.stage, 0);
     if (in_stage == 0) smem.barriers.consumer_wait(st);
     warpgroup_fence_operand(partial);
     warpgroup_arrive();
-    mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, partial, st.stage, in_stage * kSteps, true);
+    mma_ksteps<kSteps>(f.tiled_mma, f.tCrA, f.tCrB, partial, stage, in_stage * kSteps, true);
     warpgroup_commit_batch();
     factors.load(scales, smem, n0, k_block_begin * Config::kBlockK + batch * Config::kPromotionK, st.stage);
     if (in_stage == kBatchesPerStage - 1) st.template advance<Config::kStages>();
@@ -507,7 +510,9 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
   int const consumer = consumer_thread / 128;
   int const mma_thread = Config::kPingPong ? consumer_thread % 128 : consumer_thread;
   typename Config::TiledMma tiled_mma;
-  auto thr_mma = tiled_mma.get_thread_slice(mma_thread);
+  // SS wgmma operands are partitioned per warpgroup (every thread of one sees the same descriptors): slicing
+  // with a warp-uniform index lets ptxas keep the descriptors in uniform registers.
+  auto thr_mma = tiled_mma.get_thread_slice(__shfl_sync(0xffffffff, mma_thread / 128, 0) * 128);
   Tensor sA = make_tensor(make_smem_ptr(smem.a), typename Config::SmemLayoutA{});
   Tensor sB = make_tensor(make_smem_ptr(smem.b), typename Config::SmemLayoutB{});
   auto f = make_consumer_fragments(tiled_mma, thr_mma.make_fragment_A(thr_mma.partition_A(sA)),
