@@ -27,6 +27,7 @@ import torch
 
 from .api import compile as compile_spec
 from .build import build_many
+from .checks import MAX_DIMENSION
 from .errors import InputError
 from .fields import is_int
 from .quantize import rows_contiguous
@@ -66,7 +67,7 @@ def _shape_entry(path: Path, index: int, entry) -> list[tuple[str, tuple[int, in
     if not isinstance(entry["mnk"], list) or not entry["mnk"]:
         raise InputError(f"{where}.mnk must be a non-empty list of [M, N, K]")
     for mnk in entry["mnk"]:
-        if not (isinstance(mnk, list) and len(mnk) == 3 and all(is_int(x) and 0 < x < 2**31 for x in mnk)):
+        if not (isinstance(mnk, list) and len(mnk) == 3 and all(is_int(x) and 0 < x < MAX_DIMENSION for x in mnk)):
             raise InputError(f"{where}.mnk: {mnk!r} is not [M, N, K] of positive integers below 2^31")
         if mnk[1] % 16 or mnk[2] % 16:
             raise InputError(f"{where}.mnk: {mnk!r}: N and K must be multiples of 16 (torch._scaled_mm's rule; "

@@ -31,11 +31,8 @@ class SpecError(Fp8genError, ValueError):
     def renamed(self, field: str) -> "SpecError":
         """The same error (same class and details) naming the field as the caller sees it: scale_b.kind for a
         recipe's kind, a spec file's kernel[2].tile for a spec's tile."""
-        error = self.__class__.__new__(self.__class__)
-        error.__dict__.update(self.__dict__)
-        error.field = field
-        Exception.__init__(error, f"{field}={_shown(self.value)} is invalid: {self.allowed}")
-        return error
+        return _restore(self.__class__, (f"{field}={_shown(self.value)} is invalid: {self.allowed}",),
+                        {**self.__dict__, "field": field})
 
 
 def _shown(value: object, limit: int = 200) -> str:

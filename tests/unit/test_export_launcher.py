@@ -14,6 +14,7 @@ import pytest
 
 from fp8gen.abi import EpilogueArgs
 from fp8gen.export import read_manifest
+from fp8gen.spec import OUT_BYTES
 from fp8gen.toolchain import cuda_include_dir
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs a C compiler")
@@ -80,7 +81,7 @@ def kernel(bundle, name: str) -> dict:
 def valid_arguments(entry: dict, m: int = 300, n: int = 512, k: int = 1024) -> dict:
     """Arguments one launch of `entry` accepts: contiguous operands and the scale layout fp8gen.quantize returns."""
     spec = entry["spec"]
-    out_bytes = {"bf16": 2, "f16": 2, "f32": 4, "e4m3": 1, "e5m2": 1}[spec["out"]]
+    out_bytes = OUT_BYTES[spec["out"]]
     arguments = dict(a=ALIGNED, lda=k, b=2 * ALIGNED, ldb=k, d=3 * ALIGNED, ldd=n, m=m, n=n, k=k,
                      scale_a=4 * ALIGNED, scale_a_stride_row=0, scale_a_stride_k=0,
                      scale_b=5 * ALIGNED, scale_b_stride_row=0, scale_b_stride_k=0, epilogue=None, stream=None)
