@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import tempfile
 import threading
@@ -201,7 +202,9 @@ def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None 
     """
     specs = [require_spec(spec) for spec in specs]
     cache = cache or DiskCache(env.cache_dir())
-    if jobs <= 1 or len(specs) <= 1:
+    # NVRTC is CPU-bound and takes ~1.3 GB a compile: workers past the cores (or the specs) only cost memory
+    jobs = min(jobs, len(specs), os.cpu_count() or 1)
+    if jobs <= 1:
         results = []
         batch, _stats.batch = _stats.batch, len(specs) > 1
         try:

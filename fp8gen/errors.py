@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+
 
 class Fp8genError(Exception):
     """Base class of all fp8gen errors."""
@@ -35,9 +37,16 @@ class SpecError(Fp8genError, ValueError):
                         {**self.__dict__, "field": field})
 
 
+_shallow_repr = reprlib.Repr()
+_shallow_repr.maxlevel = 4
+
+
 def _shown(value: object, limit: int = 200) -> str:
     """The value's repr, cut short: an error message is no place for a 200 KB string."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested deeper than Python's recursion limit: show its outer levels
+        text = _shallow_repr.repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 

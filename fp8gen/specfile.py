@@ -28,6 +28,8 @@ def parse_specs(text: str, origin: str = "<string>") -> list[GemmSpec]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError("spec file", origin, f"is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise SpecError("spec file", origin, "nests arrays or inline tables too deeply to parse") from None
     unknown = set(data) - TOP_LEVEL_KEYS
     if unknown:
         raise SpecError("spec file", origin, f"unknown top-level keys {sorted(unknown)}; allowed: defaults, kernel")

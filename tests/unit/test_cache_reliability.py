@@ -243,3 +243,27 @@ def test_parallel_builds_use_the_workers_kernels_even_where_the_cache_cannot_kee
     assert [a.spec for a in artifacts] == specs and all(a.cubin.startswith(b"\x7fELF") for a in artifacts)
     assert all(a.compile_seconds for a in artifacts)
     assert nvrtc_compile_count() == compiles  # compiled in the workers only, not again here
+
+
+def test_parallel_builds_start_no_more_workers_than_cores_or_specs(tmp_path, monkeypatch):
+    import concurrent.futures
+    import os
+
+    from fp8gen.build import build_many
+
+    started = []
+
+    class Refused(Exception):
+        pass
+
+    def pool(max_workers, **_):
+        started.append(max_workers)
+        raise Refused
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    specs = [GemmSpec(name=f"w{i}", tile=(64, 64, 128)) for i in range(6)]
+    for jobs, specs_given, workers in ((1000, 6, 4), (1000, 3, 3), (2, 6, 2)):
+        with pytest.raises(Refused):
+            build_many(specs[:specs_given], jobs=jobs, cache=DiskCache(tmp_path))
+        assert started.pop() == workers

@@ -24,3 +24,10 @@ def test_errors_pickle_with_their_message_and_fields(error):
 def test_a_huge_value_is_cut_short_in_the_message():
     error = SpecError("name", "x" * 200_000, "at most 128 characters")
     assert len(str(error)) < 400 and "(200002 characters)" in str(error)
+
+
+def test_a_value_nested_past_the_recursion_limit_is_shown_by_its_outer_levels():
+    value = [128]
+    for _ in range(5000):
+        value = [value]
+    assert str(SpecError("tile", value, "must be three integers")).startswith("tile=[[[[[...]]]]] is invalid")

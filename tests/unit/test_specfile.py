@@ -28,6 +28,7 @@ def test_defaults_apply_and_kernel_overrides():
     ("[defaults]\ncolour = 'red'\n[[kernel]]\nname = 'x'\n", "defaults=['colour'] is invalid: unknown fields"),
     ("[[kernel]]\nepilogue = 5\n", "kernel[0].epilogue=5"),
     ("[[kernel]]\nscale_b = { kind = 'blok' }\n", "kernel[0].scale_b.kind='blok'"),
+    ("[[kernel]]\ntile = " + "[" * 5000 + "]" * 5000 + "\n", "nests arrays or inline tables too deeply"),
 ])
 def test_bad_spec_files_are_rejected_with_the_reason(text, fragment):
     with pytest.raises(SpecError) as info:
