@@ -273,7 +273,7 @@ def run(recipes: list[str], shapes_path: Path, groups: set[str] | None, timing: 
     shapes = load_shapes(shapes_path, groups)
     # All kernels first, NVRTC compiles in parallel, so that the timed loop below only loads them.
     specs = list(dict.fromkeys(bench_spec(recipe, m, n, k) for recipe in recipes for _, m, n, k in shapes))
-    build_many(specs, jobs=min(len(specs), os.cpu_count() or 1))
+    build_many(specs, jobs=os.cpu_count() or 1)
     results = {}
     for recipe in recipes:
         rows = [{"group": group, **bench_shape(recipe, m, n, k, timing)} for group, m, n, k in shapes]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import tempfile
 import threading
 import time
@@ -196,7 +196,8 @@ def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> 
 
 def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None = None,
                generated: Path | None = None, on_done=None) -> list[Artifact]:
-    """Build several specs, `jobs` NVRTC compiles at a time (in processes: NVRTC holds the GIL).
+    """Build several specs, `jobs` NVRTC compiles at a time (in processes: NVRTC holds the GIL; at most one per
+    spec and per CPU core).
 
     `on_done(artifact)` is called as each one finishes.
     """
