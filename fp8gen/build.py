@@ -190,8 +190,19 @@ def _start_batch_worker() -> None:
     _stats.batch = True
 
 
-def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> Artifact:
-    return build(spec, cache=DiskCache(Path(cache_root)), generated=Path(generated) if generated else None)
+def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None):
+    """The artifact and the warnings its build raised, which the parent shows (once, under its own filters)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        artifact = build(spec, cache=DiskCache(Path(cache_root)), generated=Path(generated) if generated else None)
+    return artifact, [(str(w.message), w.category) for w in caught]
+
+
+def _show_worker_warnings(caught, shown: set) -> None:
+    for message, category in caught:
+        if (message, category) not in shown:
+            shown.add((message, category))
+            warnings.warn(message, category, stacklevel=3)
 
 
 def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None = None,
@@ -220,6 +231,7 @@ def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None 
     import multiprocessing
 
     built: dict[GemmSpec, Artifact] = {}
+    shown_warnings: set = set()
     context = multiprocessing.get_context("spawn")
     # a worker that compiles more than one kernel saves the headers from its first compile on
     initializer = _start_batch_worker if len(specs) > jobs else None
@@ -230,7 +242,8 @@ def build_many(specs: list[GemmSpec], *, jobs: int = 1, cache: DiskCache | None 
             spec = futures[future]
             # the worker's artifact, not a second build here: with a cache that cannot keep kernels, that
             # would compile every kernel again
-            built[spec] = future.result()
+            built[spec], caught = future.result()
+            _show_worker_warnings(caught, shown_warnings)
             with _memory_lock:
                 _memory[(spec, str(cache.root))] = built[spec]
             if on_done:

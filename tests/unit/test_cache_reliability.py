@@ -239,10 +239,15 @@ def test_parallel_builds_use_the_workers_kernels_even_where_the_cache_cannot_kee
     not_a_directory.write_text("")
     specs = [GemmSpec(name="parallel_a", tile=(64, 64, 128)), GemmSpec(name="parallel_b", tile=(64, 128, 128))]
     compiles = nvrtc_compile_count()
-    artifacts = build_many(specs, jobs=2, cache=DiskCache(not_a_directory))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        artifacts = build_many(specs, jobs=2, cache=DiskCache(not_a_directory))
     assert [a.spec for a in artifacts] == specs and all(a.cubin.startswith(b"\x7fELF") for a in artifacts)
     assert all(a.compile_seconds for a in artifacts)
     assert nvrtc_compile_count() == compiles  # compiled in the workers only, not again here
+    # each worker found the cache unusable; the caller hears it once, not once per worker
+    unusable = [w for w in caught if "is not usable" in str(w.message)]
+    assert len(unusable) == 1 and unusable[0].filename == __file__
 
 
 def test_parallel_builds_start_no_more_workers_than_cores_or_specs(tmp_path, monkeypatch):

@@ -104,6 +104,31 @@ def test_build_refuses_a_cache_it_cannot_fill_before_compiling(cache_dir, tmp_pa
     assert nvrtc_compile_count() == compiles
 
 
+def test_build_refuses_a_cache_directory_it_cannot_make_before_compiling(tmp_path, capsys, monkeypatch):
+    from fp8gen.build import nvrtc_compile_count
+
+    (tmp_path / "a-file").write_text("")
+    under_a_file = tmp_path / "a-file" / "cache"
+    monkeypatch.setenv("FP8GEN_CACHE_DIR", str(under_a_file))
+    compiles = nvrtc_compile_count()
+    assert main(["build", str(write_spec(tmp_path, SMALL)), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"fp8gen cache path {under_a_file} cannot be used (Not a directory)" in err
+    assert "point FP8GEN_CACHE_DIR at a writable directory" in err and "Traceback" not in err
+    assert nvrtc_compile_count() == compiles
+
+
+def test_build_names_a_cache_directory_it_may_not_write(cache_dir, tmp_path, capsys, monkeypatch):
+    import pathlib
+
+    def refused(self, *args, **kwargs):  # (chmod cannot show this where the tests run as root)
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refused)
+    assert main(["build", str(write_spec(tmp_path, SMALL)), "-o", str(tmp_path / "out")]) == 2
+    assert f"fp8gen cache path {cache_dir} cannot be used (Permission denied)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("output,message", [
     ("", "the output directory (-o) must not be empty"),
     ("a-file/sub", "cannot be made: "),
