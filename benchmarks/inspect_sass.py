@@ -1,10 +1,11 @@
 """Disassemble cached fp8gen cubins and report tensor-core and local-memory instructions.
 
-    python benchmarks/inspect_sass.py [--spec examples/kernels.toml | --suite] [-j N]
+    python benchmarks/inspect_sass.py [--spec examples/kernels.toml | --suite [--out bf16,f16,f32]] [-j N]
 
 Needs cuobjdump (CUDA toolkit, or the nvidia-cuda-cuobjdump wheel; no GPU). For each kernel: QGMMA count
 (FP8 wgmma), LDL/STL count (local memory: should be 0), and the ptxas register/spill report recorded at
-compile time. --suite: the kernels fp8gen.gemm picks for every shape of the benchmark suite, per recipe.
+compile time. --suite: the kernels fp8gen.gemm picks for every shape of the benchmark suite, per recipe and
+output dtype (--out, default bf16).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spec", type=Path, help="spec file (default: the kernels gemm() picks)")
     parser.add_argument("--suite", action="store_true", help="the kernels gemm() picks on the benchmark suite")
+    parser.add_argument("--out", default="bf16", help="with --suite: output dtypes, comma-separated")
     parser.add_argument("-j", "--jobs", type=int, default=16, help="parallel compilations")
     args = parser.parse_args()
     if shutil.which("cuobjdump") is None:
@@ -44,7 +46,8 @@ def main() -> int:
     if args.spec:
         specs = load_specs(args.spec)
     elif args.suite:
-        specs = list(dict.fromkeys(choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind_a, kind_b)
+        specs = list(dict.fromkeys(choose_spec(m, n, k, "e4m3", "e4m3", out, kind_a, kind_b)
+                                   for out in args.out.split(",")
                                    for kind_a, kind_b in RECIPE_KINDS.values()
                                    for _, m, n, k in load_shapes(DEFAULT_SHAPES)))
     else:

@@ -39,6 +39,9 @@ def shared_cache(tmp_path_factory):
     GemmSpec(scale_a=ScaleRecipe("group", dtype="ue8m0"), scale_b=ScaleRecipe("block", dtype="ue8m0"),
              tile=(128, 192, 128)),
     GemmSpec(scale_a="group", scale_b="block", tile=(128, 96, 128), out="f32"),
+    # the default per-tensor f32 kernel at 8192^3: promotion every 32 of K, deferred and direct mainloops
+    GemmSpec(tile=(128, 192, 128), out="f32"),
+    GemmSpec(scale_a="group", scale_b="group", tile=(256, 96, 128)),  # two 64-row atoms per warpgroup
     GemmSpec(tile=(64, 128, 128), schedule="pingpong"),
     GemmSpec(scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong", epilogue=["bias", "silu"]),
     GemmSpec(scale_a="row", scale_b="row", tile=(64, 192, 128), schedule="pingpong"),
