@@ -411,7 +411,8 @@ _kernels_lock = threading.Lock()
 
 
 def compile(spec: GemmSpec) -> Kernel:  # noqa: A001 - the public name the API promises
-    """Render, compile (or fetch from cache) and wrap `spec`. Raises NotImplementedError for recipes without a kernel."""
+    """Render, compile (or fetch from cache) and wrap `spec`. Raises SpecError if `spec` is not a GemmSpec,
+    CompilationError if NVRTC rejects the source, ToolchainError if the compiler or headers are missing."""
     require_spec(spec)
     with _kernels_lock:
         kernel = _kernels.get(spec)
@@ -440,7 +441,7 @@ def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch
       b: (ceil(N/G), ceil(K/G))                -> GxG blocks (float32 or float8_e8m0fnu)
     Any strides are accepted; group scales are read without a copy when rows are contiguous and each
     group's column is 16-byte aligned (what fp8gen.quantize returns; ``torch.empty(K // 128, M).t()`` for M
-    a multiple of 4), and copied on every call otherwise.
+    a multiple of 4 with float32 scales, of 16 with UE8M0 ones), and copied on every call otherwise.
     split_k: see Kernel.__call__ (None: chosen from the shape).
 
     Fused epilogue, applied in fp32 in this order (each only when its argument is given):

@@ -8,7 +8,8 @@ Recipes: "block" (DeepSeek-V3: weight 128x128 blocks, activations 1x128 groups p
 "channel" (weight per output channel, activations per token). With the block recipe, a layer built with
 quantize_output=True returns its output already quantized (an FP8Activation: e4m3 data and 1x128 scales,
 written by the GEMM's epilogue), which the next FP8Linear takes without quantizing again. Calls go through
-fp8gen's custom ops (torch.ops.fp8gen.scaled_mm without bias and activation, else torch.ops.fp8gen.gemm), so
+fp8gen's custom ops (torch.ops.fp8gen.scaled_mm without bias and activation, else torch.ops.fp8gen.gemm;
+torch.ops.fp8gen.gemm_requantize with quantize_output=True), so
 modules using FP8Linear compile with torch.compile(fullgraph=True) and capture into CUDA graphs.
 """
 
