@@ -82,6 +82,9 @@ def main(argv=None) -> int:
     chain = parse_epilogue(args.epilogue)
     specs = specs_of(args.recipes, args.tiles, chain)
     if args.build_only:
+        # (the templates compiled are those of the fp8gen imported, which with an editable install may not be
+        # this checkout's)
+        print(f"compiling with fp8gen from {Path(fp8gen.__file__).parent}", flush=True)
         build_many([spec for *_, spec in specs], jobs=os.cpu_count() or 1)
         return 0
     if args.old_cache is None:

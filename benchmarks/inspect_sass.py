@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import fp8gen
 from fp8gen.bench import DEFAULT_SHAPES, RECIPE_KINDS, load_shapes
 from fp8gen.build import build, build_many
 from fp8gen.heuristics import choose_spec
@@ -54,6 +55,8 @@ def main() -> int:
         recipes = [("tensor", "tensor"), ("row", "row"), ("group", "block"), ("group", "group")]
         specs = [choose_spec(m, 8192, 8192, "e4m3", "e4m3", out, ra, rb)
                  for m in (64, 8192) for out in ("bf16", "f32") for ra, rb in recipes]
+    # (the kernels of the fp8gen imported: with an editable install, maybe not this checkout's)
+    print(f"fp8gen from {Path(fp8gen.__file__).parent}")
     build_many(specs, jobs=args.jobs)
     bad = 0
     print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills  wgmma serialized")
