@@ -190,7 +190,7 @@ def _start_batch_worker() -> None:
     _stats.batch = True
 
 
-def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None):
+def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None) -> tuple[Artifact, list[tuple]]:
     """The artifact and the warnings its build raised, which the parent shows (once, under its own filters)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -198,7 +198,7 @@ def _build_in_worker(spec: GemmSpec, cache_root: str, generated: str | None):
     return artifact, [(str(w.message), w.category) for w in caught]
 
 
-def _show_worker_warnings(caught, shown: set) -> None:
+def _show_worker_warnings(caught: list[tuple], shown: set) -> None:
     for message, category in caught:
         if (message, category) not in shown:
             shown.add((message, category))

@@ -211,7 +211,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build", help="render and compile every kernel of a TOML spec file")
     p.add_argument("spec", help="spec file (TOML)")
-    p.add_argument("-o", "--output", help="directory for the rendered sources (default: $FP8GEN_GENERATED_DIR, else ./generated)")
+    p.add_argument("-o", "--output",
+                   help="directory for the rendered sources (default: $FP8GEN_GENERATED_DIR, else ./generated)")
     p.add_argument("-j", "--jobs", type=_jobs, default=1, help="parallel NVRTC compiles, at most one per core (default 1)")
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("bench", help="time fp8gen against torch._scaled_mm (cuBLASLt) on a shape suite (GPU)")
@@ -221,7 +222,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timing", choices=("graph", "events"), default="graph",
                    help="graph: CUDA-graph replays over rotating inputs (default); events: do_bench per call")
     p.add_argument("--json", default="fp8gen-bench.json", help="where to write the numbers")
-    p.add_argument("--plot", default="fp8gen-bench.png", help="plot file, .png/.pdf/.svg/.jpg (needs matplotlib; '' to skip)")
+    p.add_argument("--plot", default="fp8gen-bench.png",
+                   help="plot file, .png/.pdf/.svg/.jpg (needs matplotlib; '' to skip)")
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("tune", help="time candidate kernels per shape on this GPU; fp8gen.gemm then uses the winners")
     p.add_argument("--shapes", default=None, help="shape suite (TOML; default: the packaged LLM suite)")
