@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -417,10 +418,28 @@ def compile(spec: GemmSpec) -> Kernel:  # noqa: A001 - the public name the API p
     with _kernels_lock:
         kernel = _kernels.get(spec)
     if kernel is None:
-        kernel = Kernel(_build.build(spec))
+        built = Kernel(_build.build(spec))
         with _kernels_lock:
-            kernel = _kernels.setdefault(spec, kernel)
+            kernel = _kernels.setdefault(spec, built)
+        if kernel is built:  # (once per kernel and process)
+            _warn_if_slowed_by_its_resources(kernel.artifact)
     return kernel
+
+
+def _warn_if_slowed_by_its_resources(artifact: _build.Artifact) -> None:
+    """Register spills or wgmma that ptxas serialized: the kernel is correct, but slower than its tile promises
+    (none of the kernels fp8gen.gemm picks does either; a hand-written spec can)."""
+    resources = artifact.meta.get("resources", {})
+    problems = []
+    if resources.get("spill_stores") or resources.get("spill_loads"):
+        problems.append(f"spills registers to local memory ({resources.get('spill_stores') or 0} bytes stored, "
+                        f"{resources.get('spill_loads') or 0} loaded)")
+    if resources.get("wgmma_serialized"):
+        problems.append("has its wgmma instructions serialized by ptxas")
+    if problems:
+        warnings.warn(f"fp8gen: kernel {artifact.spec.name} {' and '.join(problems)}: it computes correctly but "
+                      f"runs slower than a kernel that fits; `fp8gen cache info {artifact.key[:12]}` shows the "
+                      "ptxas report", stacklevel=3)
 
 
 def gemm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor, *,
