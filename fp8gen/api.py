@@ -429,12 +429,12 @@ def compile(spec: GemmSpec) -> Kernel:  # noqa: A001 - the public name the API p
 def _warn_if_slowed_by_its_resources(artifact: _build.Artifact) -> None:
     """Register spills or wgmma that ptxas serialized: the kernel is correct, but slower than its tile promises
     (none of the kernels fp8gen.gemm picks does either; a hand-written spec can)."""
-    resources = artifact.meta.get("resources", {})
+    res = artifact.resources
     problems = []
-    if resources.get("spill_stores") or resources.get("spill_loads"):
-        problems.append(f"spills registers to local memory ({resources.get('spill_stores') or 0} bytes stored, "
-                        f"{resources.get('spill_loads') or 0} loaded)")
-    if resources.get("wgmma_serialized"):
+    if res.spill_bytes:
+        problems.append(f"spills registers to local memory ({res.spill_stores or 0} bytes stored, "
+                        f"{res.spill_loads or 0} loaded)")
+    if res.wgmma_serialized:
         problems.append("has its wgmma instructions serialized by ptxas")
     if problems:
         warnings.warn(f"fp8gen: kernel {artifact.spec.name} {' and '.join(problems)}: it computes correctly but "

@@ -36,6 +36,12 @@ class Artifact:
     def symbol(self) -> str:
         return self.meta["symbol"]
 
+    @property
+    def resources(self) -> nvrtc.ResourceUsage:
+        """What ptxas reported, read from the log every cache entry keeps (the `resources` field of older
+        entries lacks the serialization flag)."""
+        return nvrtc.ResourceUsage.from_log(self.meta.get("ptxas_log", ""))
+
 
 @dataclass
 class _BuildStats:

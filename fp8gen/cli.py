@@ -11,7 +11,6 @@ from . import env
 from .build import Artifact, build_many
 from .cache import DiskCache
 from .errors import Fp8genError
-from .nvrtc import ResourceUsage
 from .specfile import load_specs
 from .version import __version__
 
@@ -19,14 +18,11 @@ TABLE_COLUMNS = ("name", "key", "compile_s", "cubin_bytes", "registers", "smem_b
 
 
 def _row(artifact: Artifact) -> tuple[str, ...]:
-    res = artifact.meta.get("resources", {})
-    spills = (res.get("spill_stores") or 0) + (res.get("spill_loads") or 0)
+    res = artifact.resources
     seconds = "cached" if artifact.compile_seconds is None else f"{artifact.compile_seconds:.1f}"
-    # From the log, which every cache entry keeps (older entries' resources lack the flag).
-    serialized = ResourceUsage.from_log(artifact.meta.get("ptxas_log", "")).wgmma_serialized
     return (artifact.spec.name, artifact.key[:12], seconds, str(len(artifact.cubin)),
-            str(res.get("registers", "?")), str(artifact.meta["launch"]["smem_bytes"]), str(spills),
-            "SERIALIZED" if serialized else "ok")
+            str(res.registers if res.registers is not None else "?"), str(artifact.meta["launch"]["smem_bytes"]),
+            str(res.spill_bytes), "SERIALIZED" if res.wgmma_serialized else "ok")
 
 
 def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = TABLE_COLUMNS) -> str:
@@ -213,7 +209,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("-o", "--output",
                    help="directory for the rendered sources (default: $FP8GEN_GENERATED_DIR, else ./generated)")
-    p.add_argument("-j", "--jobs", type=_jobs, default=1, help="parallel NVRTC compiles, at most one per core (default 1)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=1,
+                   help="parallel NVRTC compiles, at most one per core (default 1)")
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("bench", help="time fp8gen against torch._scaled_mm (cuBLASLt) on a shape suite (GPU)")
     p.add_argument("--shapes", default=None, help="shape suite (TOML; default: the packaged LLM suite)")
@@ -231,13 +228,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--groups", help="comma-separated shape groups to tune (default: all)")
     p.add_argument("--allow-fast", action="store_true",
                    help="also try fast accumulation (tensor-core accumulation over all of K: larger error)")
-    p.add_argument("-j", "--jobs", type=_jobs, default=8, help="parallel NVRTC compiles, at most one per core (default 8)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=8,
+                   help="parallel NVRTC compiles, at most one per core (default 8)")
     p.add_argument("--json", default="fp8gen-tune.json", help="where to write the measurements")
     p.set_defaults(func=cmd_tune)
     p = sub.add_parser("export", help="compile a spec file's kernels into a C/C++ bundle (no GPU needed)")
     p.add_argument("spec", help="spec file (TOML)")
     p.add_argument("-o", "--output", required=True, help="bundle directory")
-    p.add_argument("-j", "--jobs", type=_jobs, default=1, help="parallel NVRTC compiles, at most one per core (default 1)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=1,
+                   help="parallel NVRTC compiles, at most one per core (default 1)")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("cache", help="list, inspect, clear or prune the kernel cache")
     actions = p.add_subparsers(dest="action", required=True)

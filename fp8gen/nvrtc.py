@@ -53,6 +53,10 @@ class ResourceUsage:
             wgmma_serialized="wgmma.mma_async instructions are serialized" in log,
         )
 
+    @property
+    def spill_bytes(self) -> int:
+        return (self.spill_stores or 0) + (self.spill_loads or 0)
+
 
 @dataclass(frozen=True)
 class CompiledBinary:

@@ -9,9 +9,19 @@ from fp8gen import build as build_module
 from fp8gen.build import Artifact
 
 
-def fake_build(resources):
+SERIALIZED = ("ptxas info    : (C7510) Potential Performance Loss: wgmma.mma_async instructions are serialized due "
+              "to wgmma pipeline crossing function boundary\n")
+
+
+def ptxas_log(spill_stores, spill_loads, serialized=False):
+    return ((SERIALIZED if serialized else "") + "ptxas info    : Used 168 registers\n"
+            f"ptxas         .     0 bytes stack frame, {spill_stores} bytes spill stores, "
+            f"{spill_loads} bytes spill loads\n")
+
+
+def fake_build(log):
     def build(spec):
-        return Artifact(spec=spec, key="0123456789abcdef" * 4, cubin=b"\x7fELF", meta={"resources": resources})
+        return Artifact(spec=spec, key="0123456789abcdef" * 4, cubin=b"\x7fELF", meta={"ptxas_log": log})
     return build
 
 
@@ -20,17 +30,16 @@ def fresh_kernels(monkeypatch):
     monkeypatch.setattr(api, "_kernels", {})
 
 
-@pytest.mark.parametrize("resources,expected", [
-    ({"spill_stores": 92, "spill_loads": 84, "wgmma_serialized": False},
+@pytest.mark.parametrize("log,expected", [
+    (ptxas_log(92, 84),
      "spills registers to local memory (92 bytes stored, 84 loaded): it computes correctly but runs slower"),
-    ({"spill_stores": 0, "spill_loads": 0, "wgmma_serialized": True},
+    (ptxas_log(0, 0, serialized=True),
      "has its wgmma instructions serialized by ptxas: it computes correctly"),
-    ({"spill_stores": 8, "spill_loads": 0, "wgmma_serialized": True},
+    (ptxas_log(8, 0, serialized=True),
      "spills registers to local memory (8 bytes stored, 0 loaded) and has its wgmma instructions serialized"),
 ])
-def test_compile_warns_once_about_a_kernel_slowed_by_its_resources(resources, expected, fresh_kernels,
-                                                                   monkeypatch):
-    monkeypatch.setattr(build_module, "build", fake_build(resources))
+def test_compile_warns_once_about_a_kernel_slowed_by_its_resources(log, expected, fresh_kernels, monkeypatch):
+    monkeypatch.setattr(build_module, "build", fake_build(log))
     spec = GemmSpec(name="hand_written", tile=(64, 64, 128))
     with pytest.warns(UserWarning) as caught:
         kernel = api.compile(spec)
@@ -44,8 +53,7 @@ def test_compile_warns_once_about_a_kernel_slowed_by_its_resources(resources, ex
 
 
 def test_compile_is_silent_about_a_kernel_that_fits(fresh_kernels, monkeypatch):
-    monkeypatch.setattr(build_module, "build", fake_build({"spill_stores": 0, "spill_loads": 0,
-                                                           "wgmma_serialized": False}))
+    monkeypatch.setattr(build_module, "build", fake_build(ptxas_log(0, 0)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         api.compile(GemmSpec(name="fits", tile=(64, 64, 128)))
