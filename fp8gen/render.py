@@ -110,6 +110,7 @@ def kernel_parameters(spec: GemmSpec) -> dict:
         "accumulation": ACCUMULATION_ENUM[spec.accumulation],
         "promotion_interval": spec.promotion_interval,
         "partials": spec.partial_fragments,
+        "column_halves": "true" if spec.column_halves else "false",
         "group_m": spec.raster_group,
         "cluster_m": spec.cluster[0],
         "producer_registers": PRODUCER_REGISTERS,

@@ -332,6 +332,17 @@ class GemmSpec:
             return 0
         return 2 if 3 * self._fragment_registers() <= ACCUMULATOR_REGISTER_LIMIT else 1
 
+    @property
+    def column_halves(self) -> bool:
+        """One-partial kernels whose scale factors stay the same along K (per-tensor or per-row/column on
+        both operands) issue each promoted batch as two column halves, so that a warpgroup promotes one
+        half while its MMA of the other runs (+0.7% per-tensor, +1.6% per-row at 128x192, H200). Block
+        scales keep whole batches: 0.4% slower in halves (docs/performance.md, 2026-12-05 eleventh
+        session). Not where a warpgroup holds two 64-row atoms: their factors spilled."""
+        return (self.partial_fragments == 1 and self.tile[1] % 16 == 0
+                and self.tile[0] // self.mma_warpgroups == 64
+                and {self.scale_a.kind, self.scale_b.kind} <= {"tensor", "row"})
+
     def accumulator_registers(self) -> int:
         """fp32 accumulator registers each consumer thread holds: the running sum plus the partials."""
         return self._fragment_registers() * (1 + self.partial_fragments)

@@ -27,7 +27,8 @@ def kernel_specs() -> list[fp8gen.GemmSpec]:
             + [choose_spec(m, 1, 1, "e4m3", "e4m3", o, ScaleRecipe(ra, dtype="ue8m0"),
                            ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
                for ra, rb in (("group", "block"), ("group", "group"))]
-            + DECODE_WIDTH_SPECS + STRADDLING_BLOCK_SPECS)
+            + DECODE_WIDTH_SPECS + STRADDLING_BLOCK_SPECS + [one_partial_spec(a, b, o) for a, b in ONE_PARTIAL_PAIRS
+                                                             for o in OUT])
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)
@@ -88,11 +89,15 @@ ONE_PARTIAL_PAIRS = [("tensor", "tensor"), ("row", "row"), ("group", "group"), (
                      ("row", "block")]
 
 
+def one_partial_spec(kind_a: str, kind_b: str, out_name: str) -> fp8gen.GemmSpec:
+    # 128x192: two alternating partials would not fit the registers, so the mainloop keeps one.
+    return fp8gen.GemmSpec(out=out_name, scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, 192, 128))
+
+
 @pytest.mark.parametrize("kind_a,kind_b", ONE_PARTIAL_PAIRS)
 @pytest.mark.parametrize("out_name", list(OUT))
 def test_wide_tile_with_one_partial_fragment(kind_a, kind_b, out_name, generator):
-    # 128x192: two alternating partials would not fit the registers, so the mainloop keeps one.
-    spec = fp8gen.GemmSpec(out=out_name, scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, 192, 128))
+    spec = one_partial_spec(kind_a, kind_b, out_name)
     assert spec.partial_fragments == 1
     check(257, 500, 784, "e4m3", "e4m3", kind_a, kind_b, out_name, generator, spec=spec)
 

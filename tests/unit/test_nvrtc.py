@@ -42,6 +42,7 @@ def shared_cache(tmp_path_factory):
     # the default per-tensor f32 kernel at 8192^3: promotion every 32 of K, deferred and direct mainloops
     GemmSpec(tile=(128, 192, 128), out="f32"),
     GemmSpec(scale_a="group", scale_b="group", tile=(256, 96, 128)),  # two 64-row atoms per warpgroup
+    GemmSpec(scale_a="group", scale_b="group", tile=(128, 192, 128), out="f32"),  # B's 1xG scales staged per column
     GemmSpec(tile=(64, 128, 128), schedule="pingpong"),
     GemmSpec(scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong", epilogue=["bias", "silu"]),
     GemmSpec(scale_a="row", scale_b="row", tile=(64, 192, 128), schedule="pingpong"),

@@ -76,6 +76,21 @@ def test_accumulator_register_budget():
     assert GemmSpec(tile=(128, 128, 128), accumulation="fast").partial_fragments == 0
 
 
+
+@pytest.mark.parametrize("spec,halves", [
+    (GemmSpec(tile=(128, 192, 128)), True),
+    (GemmSpec(scale_a="row", scale_b="row", tile=(128, 176, 128), out="f32"), True),
+    (GemmSpec(scale_a="tensor", scale_b="row", tile=(128, 192, 128)), True),
+    (GemmSpec(tile=(128, 128, 128)), False),  # two partials: they alternate instead
+    (GemmSpec(tile=(128, 192, 128), accumulation="fast"), False),
+    (GemmSpec(scale_a="group", scale_b="block", tile=(128, 192, 128)), False),  # measured slower in halves
+    (GemmSpec(scale_a="group", scale_b="group", tile=(128, 192, 128), out="f32"), False),  # spilled
+    (GemmSpec(scale_a="group", scale_b="tensor", tile=(128, 192, 128)), False),
+    (GemmSpec(scale_a="row", scale_b="row", tile=(256, 96, 128)), False),  # two 64-row atoms per warpgroup
+])
+def test_column_halves_only_where_measured_faster(spec, halves):
+    assert spec.column_halves is halves
+
 def test_per_row_epilogue_factors_take_shared_memory():
     assert GemmSpec(tile=(128, 192, 128)).epilogue_factor_bytes == 0  # per-tensor: read from global memory
     row = GemmSpec(tile=(128, 192, 128), scale_a="row", scale_b="row")

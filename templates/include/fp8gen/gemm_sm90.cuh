@@ -41,7 +41,7 @@ enum class Accumulation { Promoted, Fast };
 enum class Grouping { None, Contiguous, Masked };
 
 template <class ElementA_, class ElementB_, class ElementD_, int BlockM, int BlockN, int BlockK, int Stages_,
-          int ConsumerWGs, bool PingPong, Accumulation Accum_, int PromotionK, int Partials, int GroupM, int ClusterM, int ProducerRegs,
+          int ConsumerWGs, bool PingPong, Accumulation Accum_, int PromotionK, int Partials, bool ColumnHalves, int GroupM, int ClusterM, int ProducerRegs,
           int ConsumerRegs,
           int OutputRowBytes, class ElementScaleA, int StagedGroupsA, class ElementScaleB, int StagedGroupsB,
           int StagedBlockGroupsB, Grouping Grouping_, bool NarrowsA, class EpilogueChain>
@@ -66,6 +66,13 @@ struct GemmConfig {
   // two do not fit the registers.
   static constexpr int kPartials = Partials;
   static_assert(PromotionK % 32 == 0 && BlockK % PromotionK == 0, "promotion interval must divide BlockK");
+  // Each promoted batch issued as two column halves (wgmma atoms BlockN / 2 wide), so that a warpgroup
+  // promotes one half while its own MMA of the other runs (see mainloop_promoted_halves); which kernels
+  // do: GemmSpec.column_halves.
+  static constexpr bool kSplitN = ColumnHalves;
+  static_assert(!ColumnHalves || (Partials == 1 && Accum_ == Accumulation::Promoted && BlockN % 16 == 0 &&
+                                  BlockM / kMmaWGs == 64),
+                "column halves: one partial fragment of promoted accumulation, one 64-row atom per warpgroup");
   static constexpr int kGroupM = GroupM;
   // CTAs per cluster along M; they share each B tile, every CTA loading 1/ClusterM of it by multicast.
   static constexpr int kClusterM = ClusterM;
@@ -87,7 +94,8 @@ struct GemmConfig {
 
   using MmaAtom = decltype(cute::SM90::GMMA::ss_op_selector<
                            ElementA, ElementB, float,
-                           cute::Shape<cute::Int<BlockM / kMmaWGs>, cute::Int<BlockN>, cute::Int<BlockK>>>());
+                           cute::Shape<cute::Int<BlockM / kMmaWGs>, cute::Int<kSplitN ? BlockN / 2 : BlockN>,
+                                       cute::Int<BlockK>>>());
   using TiledMma = decltype(cute::make_tiled_mma(
       MmaAtom{}, cute::Layout<cute::Shape<cute::Int<kMmaWGs>, cute::_1, cute::_1>>{}));
 
@@ -375,6 +383,125 @@ __device__ __forceinline__ void retire_one_partial(Frags& f, Factors const& fact
   factors.apply(f.accum, f.partial0, smem);
 }
 
+// Column halves (Config::kSplitN): the partial fragment's MMA_N mode holds the two halves of the tile's
+// columns. Issues batch `in_stage` of `stage` for half `Half` into it.
+template <int Half, class Config, class Frags>
+__device__ __forceinline__ void issue_half(Frags& f, int stage, int in_stage) {
+  using namespace cute;
+  constexpr int kSteps = Config::kPromotionSteps;
+  auto partial = f.partial0(_, _, Half);
+  warpgroup_fence_operand(partial);
+  warpgroup_arrive();
+  f.tiled_mma.accumulate_ = GMMA::ScaleOut::Zero;
+  CUTE_UNROLL
+  for (int k = 0; k < kSteps; ++k) {
+    CUTE_UNROLL
+    for (int mm = 0; mm < size<1>(partial); ++mm) {
+      cute::gemm(f.tiled_mma, f.tCrA(_, mm, in_stage * kSteps + k, stage), f.tCrB(_, Half, in_stage * kSteps + k, stage),
+                 partial(_, mm));
+    }
+    f.tiled_mma.accumulate_ = GMMA::ScaleOut::One;
+  }
+  warpgroup_commit_batch();
+}
+
+// Issues the left half of a tile's first batch (the current stage's first), its K-group factors loaded first.
+template <class Config, class Frags, class Smem, class Scales, class Factors>
+__device__ __forceinline__ void issue_head_half(Frags& f, Smem& smem, PipelineState const& st, Factors& factors,
+                                                Scales const& scales, int n0, int k_offset) {
+  factors.load(scales, smem, n0, k_offset, st.stage);
+  issue_half<0, Config>(f, __shfl_sync(0xffffffff, st.stage, 0), 0);  // warp-uniform: uniform descriptors
+}
+
+// A deferred epilogue (HeadIssued) overlaps both halves of the tile's first batch where a stage holds one batch.
+template <class Config>
+constexpr bool kBothHalvesInHead = Config::kBlockK == Config::kPromotionK;
+
+// f(Int<0>{}), ..., f(Int<N-1>{}), inline. (cute::for_each calls f from a lambda of its own, which NVRTC may
+// compile as a function; a wgmma pipeline crossing a call is serialized, C7510. So are the lambdas passed
+// here, hence their always_inline.)
+template <class F, int... I>
+__device__ __forceinline__ void inline_for_each(cute::integer_sequence<int, I...>, F&& f) {
+  (f(cute::Int<I>{}), ...);
+}
+
+// Promoted accumulation with one partial fragment in two column halves: batch j's left half is added into
+// `accum` while its right half is in the tensor core, and its right half while batch j + 1's left half is.
+// A warpgroup's promotion overlaps its own MMA, as with two partials, in the registers of one (before, each
+// batch's whole MMA was waited for, and only the other consumer's MMA ran during the promotion).
+template <class Config, bool HeadIssued, class Frags, class Smem, class Scales, class Factors>
+__device__ __forceinline__ void mainloop_promoted_halves(Frags& f, Smem& smem, PipelineState& st, Factors& factors,
+                                                         int k_block_begin, int k_blocks, bool warp_leader,
+                                                         Scales const& scales, int n0) {
+  using namespace cute;
+  constexpr int kBatchesPerStage = Config::kBlockK / Config::kPromotionK;
+  auto left = f.partial0(_, _, 0);
+  auto right = f.partial0(_, _, 1);
+  cute::clear(f.accum);
+  if constexpr (!HeadIssued) {
+    smem.barriers.consumer_wait(st);
+    issue_head_half<Config>(f, smem, st, factors, scales, n0, k_block_begin * Config::kBlockK);
+  }
+  PipelineState issued = st;  // the stage of the batch last issued; st: the stage the next release frees
+  // Batch InStage of K block kb, its left half in flight: issues its right half, then the next batch's left
+  // half unless it is the tile's last, retiring its own two halves in between. (Inline: see inline_for_each.)
+  auto const batch = [&](int kb, auto in_stage, auto last, auto right_issued) __attribute__((always_inline)) {
+    constexpr int kInStage = decltype(in_stage)::value;
+    constexpr bool kLast = decltype(last)::value;
+    constexpr int kNext = (kInStage + 1) % kBatchesPerStage;
+    if constexpr (!decltype(right_issued)::value) {
+      issue_half<1, Config>(f, __shfl_sync(0xffffffff, issued.stage, 0), kInStage);
+    }
+    warpgroup_wait<1>();
+    warpgroup_fence_operand(left);
+    factors.template apply<0, 1>(f.accum, f.partial0, smem);
+    Factors next = factors;
+    if constexpr (!kLast) {
+      if constexpr (kNext == 0) {
+        issued.template advance<Config::kStages>();
+        smem.barriers.consumer_wait(issued);
+      }
+      // The next batch's factors are loaded before its MMA is issued (see issue_one_partial).
+      int const next_kb = kNext == 0 ? kb + 1 : kb;
+      next.load(scales, smem, n0, (k_block_begin + next_kb) * Config::kBlockK + kNext * Config::kPromotionK,
+                issued.stage);
+      issue_half<0, Config>(f, __shfl_sync(0xffffffff, issued.stage, 0), kNext);
+      warpgroup_wait<1>();
+    } else {
+      warpgroup_wait<0>();
+    }
+    warpgroup_fence_operand(right);
+    factors.template apply<1, 2>(f.accum, f.partial0, smem);
+    if constexpr (kInStage == kBatchesPerStage - 1) {
+      release_stage<Config>(smem, st, warp_leader);
+      st.template advance<Config::kStages>();
+    }
+    if constexpr (!kLast) factors = next;
+  };
+  int kb = 0;
+  if constexpr (HeadIssued && kBothHalvesInHead<Config>) {
+    // The caller issued both halves of the first batch; a deferred tile has K blocks to spare (kMinDeferKBlocks).
+    batch(0, cute::Int<0>{}, cute::false_type{}, cute::true_type{});
+    kb = 1;
+  }
+  for (; kb + 1 < k_blocks; ++kb) {
+    inline_for_each(cute::make_int_sequence<kBatchesPerStage>{}, [&](auto i) __attribute__((always_inline)) {
+      batch(kb, i, cute::false_type{}, cute::false_type{});
+    });
+  }
+  // The last K block. (k_blocks >= 1, so the else branch never runs; without it, ptxas (13.0) found the left
+  // half "read in flight" where the tile's head and the loop's exit meet, and serialized every wgmma of the
+  // kernel, C7514. A 40-line kernel with only the two halves' wgmma and FMAs reproduces both.)
+  if (kb + 1 == k_blocks) {
+    inline_for_each(cute::make_int_sequence<kBatchesPerStage>{}, [&](auto i) __attribute__((always_inline)) {
+      batch(kb, i, cute::bool_constant<decltype(i)::value == kBatchesPerStage - 1>{}, cute::false_type{});
+    });
+  } else {
+    warpgroup_wait<0>();
+    warpgroup_fence_operand(left);
+  }
+}
+
 // HeadIssued: the caller issued the tile's first batch (waiting for its stage) before the previous tile's
 // epilogue; it is retired here first.
 template <class Config, bool HeadIssued, class Frags, class Smem, class Scales, class Factors>
@@ -407,6 +534,32 @@ __device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& sm
     }
     release_stage<Config>(smem, st, warp_leader);
     st.template advance<Config::kStages>();
+  }
+}
+
+// One-partial kernels' mainloop and the head batch a deferred epilogue overlaps: in column halves where
+// Config::kSplitN, else whole batches.
+template <class Config, class Frags, class Smem, class Scales, class Factors>
+__device__ __forceinline__ void issue_one_partial_head(Frags& f, Smem& smem, PipelineState const& st, Factors& factors,
+                                                       Scales const& scales, int n0, int k_offset) {
+  if constexpr (Config::kSplitN) {
+    issue_head_half<Config>(f, smem, st, factors, scales, n0, k_offset);
+    if constexpr (kBothHalvesInHead<Config>) issue_half<1, Config>(f, __shfl_sync(0xffffffff, st.stage, 0), 0);
+  } else {
+    issue_one_partial<Config>(f, smem, st, factors, scales, n0, k_offset, 0);
+  }
+}
+
+template <class Config, bool HeadIssued, class Frags, class Smem, class Scales, class Factors>
+__device__ __forceinline__ void mainloop_one_partial(Frags& f, Smem& smem, PipelineState& st, Factors& factors,
+                                                     int k_block_begin, int k_blocks, bool warp_leader,
+                                                     Scales const& scales, int n0) {
+  if constexpr (Config::kSplitN) {
+    mainloop_promoted_halves<Config, HeadIssued>(f, smem, st, factors, k_block_begin, k_blocks, warp_leader, scales,
+                                                 n0);
+  } else {
+    mainloop_promoted_one_partial<Config, HeadIssued>(f, smem, st, factors, k_block_begin, k_blocks, warp_leader,
+                                                      scales, n0);
   }
 }
 
@@ -600,10 +753,10 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
         if (pending && unit.k_blocks >= kMinDeferKBlocks) {
           if constexpr (Config::kPartials == 1) {
             smem.barriers.consumer_wait(st);
-            issue_one_partial<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK, 0);
+            issue_one_partial_head<Config>(f, smem, st, factors, scales, t.n_block * BN, unit.k_block_begin * Config::kBlockK);
             previous_epilogue();
-            mainloop_promoted_one_partial<Config, true>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
-                                                        warp_leader, scales, t.n_block * BN);
+            mainloop_one_partial<Config, true>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                               warp_leader, scales, t.n_block * BN);
           } else {
             mainloop_promoted<Config, true>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
                                             mma_thread, t.n_block * BN, previous_epilogue);
@@ -612,8 +765,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
           if (pending) store_pending();
           begin_tile(t, scales, group);
           if constexpr (Config::kPartials == 1) {
-            mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
-                                                         warp_leader, scales, t.n_block * BN);
+            mainloop_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
+                                                warp_leader, scales, t.n_block * BN);
           } else {
             mainloop_promoted<Config, false>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, scales,
                                              mma_thread, t.n_block * BN, [] {});
@@ -645,8 +798,8 @@ __device__ __forceinline__ void consume(SharedStorage<Config, Scales>& smem, Gem
       turn_phase ^= 1u;
     }
     if constexpr (Config::kAccumulation == Accumulation::Promoted && Config::kPartials == 1) {
-      mainloop_promoted_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks,
-                                                   warp_leader, tile_scales, t.n_block * BN);
+      mainloop_one_partial<Config, false>(f, smem, st, factors, unit.k_block_begin, unit.k_blocks, warp_leader,
+                                          tile_scales, t.n_block * BN);
     } else if constexpr (Config::kAccumulation == Accumulation::Promoted) {
       mainloop_promoted<Config, false>(f, smem, st, unit.k_block_begin, unit.k_blocks, warp_leader, tile_scales,
                                        mma_thread, t.n_block * BN, [] {});

@@ -384,11 +384,18 @@ struct KGroupFactors {
     }
   }
 
-  template <class Partial, class Smem>
+  // Adds the partial sums of fragment columns [FirstN, LastN) of the MMA_N mode (all by default), scaled.
+  template <int FirstN = 0, int LastN = Shape::kN, class Partial, class Smem>
   __device__ __forceinline__ void apply(Accum& accum, Partial const& partial, Smem const& smem) const {
     if constexpr (!Scales::kPerKGroup) {
       CUTE_UNROLL
-      for (int i = 0; i < cute::size(accum); ++i) accum(i) += partial(i);
+      for (int nn = FirstN; nn < LastN; ++nn) {
+        CUTE_UNROLL
+        for (int mm = 0; mm < Shape::kM; ++mm) {
+          CUTE_UNROLL
+          for (int i = 0; i < cute::size<0>(accum); ++i) accum(i, mm, nn) += partial(i, mm, nn);
+        }
+      }
     } else {
       CUTE_UNROLL
       for (int mm = 0; mm < Shape::kM; ++mm) {
@@ -404,7 +411,7 @@ struct KGroupFactors {
           CUTE_UNROLL
           for (int j = 0; j < kChunks; ++j) chunk_factor[j] = j > 0 && j * kChunk >= b_split ? second_factor : row_factor;
           CUTE_UNROLL
-          for (int nn = 0; nn < Shape::kN; ++nn) {
+          for (int nn = FirstN; nn < LastN; ++nn) {
             CUTE_UNROLL
             for (int v = 0; v < Shape::kV; ++v) {
               // The pair's columns lie in one chunk (chunks are multiples of 8 columns wide).
