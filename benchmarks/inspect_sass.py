@@ -3,14 +3,16 @@
     python benchmarks/inspect_sass.py [--spec examples/kernels.toml | --suite [--out bf16,f16,f32] | --cached] [-j N]
 
 Needs cuobjdump (CUDA toolkit, or the nvidia-cuda-cuobjdump wheel; no GPU). For each kernel: QGMMA count
-(FP8 wgmma), LDL/STL count (local memory: should be 0), and the ptxas register/spill report recorded at
-compile time. --suite: the kernels fp8gen.gemm picks for every shape of the benchmark suite, per recipe and
-output dtype (--out, default bf16). --cached: every kernel in the cache (FP8GEN_CACHE_DIR).
+(FP8 wgmma), LDL/STL count (local memory: should be 0), the ptxas register/spill report recorded at
+compile time, and a digest of the instructions (addresses left out: equal digests from two checkouts mean
+the same machine code). --suite: the kernels fp8gen.gemm picks for every shape of the benchmark suite, per
+recipe and output dtype (--out, default bf16). --cached: every kernel in the cache (FP8GEN_CACHE_DIR).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import shutil
 import subprocess
@@ -27,12 +29,22 @@ from fp8gen.heuristics import choose_spec
 from fp8gen.specfile import load_specs
 
 
-def sass_counts(cubin: bytes) -> dict[str, int]:
+def disassemble(cubin: bytes) -> str:
     with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
         f.write(cubin)
         f.flush()
-        sass = subprocess.run(["cuobjdump", "-sass", f.name], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(["cuobjdump", "-sass", f.name], capture_output=True, text=True, check=True).stdout
+
+
+def sass_counts(sass: str) -> dict[str, int]:
     return {op: len(re.findall(rf"\b{op}\b", sass)) for op in ("QGMMA", "HGMMA", "LDL", "STL", "UTMALDG")}
+
+
+def sass_digest(sass: str) -> str:
+    """The instructions' digest, addresses left out: equal for the same machine code built from two checkouts."""
+    instructions = [re.sub(r"/\*[0-9a-f]+\*/", "", line).strip() for line in sass.splitlines()
+                    if re.match(r"\s+/\*[0-9a-f]+\*/", line)]
+    return hashlib.sha256("\n".join(instructions).encode()).hexdigest()[:12]
 
 
 def kernel_specs(args) -> list:
@@ -70,13 +82,14 @@ def main() -> int:
         build_many(specs, jobs=args.jobs)
         kernels = [(spec.name, build(spec)) for spec in specs]
     bad = 0
-    print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills  wgmma serialized")
+    print(f"{'kernel':60s} QGMMA  LDL  STL  regs  spills  serialized  sass digest")
     for name, artifact in kernels:
-        counts = sass_counts(artifact.cubin)
+        sass = disassemble(artifact.cubin)
+        counts = sass_counts(sass)
         res = artifact.resources
         spills, serialized = res.spill_bytes, res.wgmma_serialized
         print(f"{name:60s} {counts['QGMMA']:5d} {counts['LDL']:4d} {counts['STL']:4d} {res.registers:5} {spills:6d}"
-              f"  {'YES' if serialized else 'no'}")
+              f"  {'YES' if serialized else 'no ':10s}  {sass_digest(sass)}")
         bad += bool(counts["QGMMA"] == 0 or counts["LDL"] or counts["STL"] or spills or serialized)
     print("all kernels use QGMMA, no local memory, no serialized wgmma" if not bad else f"{bad} kernel(s) failed the check")
     return 1 if bad else 0

@@ -339,8 +339,7 @@ class GemmSpec:
         half while its MMA of the other runs (+0.7% per-tensor, +1.6% per-row at 128x192, H200). Block
         scales keep whole batches: 0.4% slower in halves (docs/performance.md, 2026-12-05 eleventh
         session). Not where a warpgroup holds two 64-row atoms: their factors spilled."""
-        return (self.partial_fragments == 1 and self.tile[1] % 16 == 0
-                and self.tile[0] // self.mma_warpgroups == 64
+        return (self.partial_fragments == 1 and self.tile[0] // self.mma_warpgroups == 64
                 and {self.scale_a.kind, self.scale_b.kind} <= {"tensor", "row"})
 
     def accumulator_registers(self) -> int:

@@ -27,8 +27,8 @@ def kernel_specs() -> list[fp8gen.GemmSpec]:
             + [choose_spec(m, 1, 1, "e4m3", "e4m3", o, ScaleRecipe(ra, dtype="ue8m0"),
                            ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
                for ra, rb in (("group", "block"), ("group", "group"))]
-            + DECODE_WIDTH_SPECS + STRADDLING_BLOCK_SPECS + [one_partial_spec(a, b, o) for a, b in ONE_PARTIAL_PAIRS
-                                                             for o in OUT])
+            + DECODE_WIDTH_SPECS + STRADDLING_BLOCK_SPECS
+            + [one_partial_spec(ra, rb, o) for ra, rb in ONE_PARTIAL_PAIRS for o in OUT])
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)

@@ -69,7 +69,7 @@ struct GemmConfig {
   // Each promoted batch issued as two column halves (wgmma atoms BlockN / 2 wide), so that a warpgroup
   // promotes one half while its own MMA of the other runs (see mainloop_promoted_halves); which kernels
   // do: GemmSpec.column_halves.
-  static constexpr bool kSplitN = ColumnHalves;
+  static constexpr bool kColumnHalves = ColumnHalves;
   static_assert(!ColumnHalves || (Partials == 1 && Accum_ == Accumulation::Promoted && BlockN % 16 == 0 &&
                                   BlockM / kMmaWGs == 64),
                 "column halves: one partial fragment of promoted accumulation, one 64-row atom per warpgroup");
@@ -94,7 +94,7 @@ struct GemmConfig {
 
   using MmaAtom = decltype(cute::SM90::GMMA::ss_op_selector<
                            ElementA, ElementB, float,
-                           cute::Shape<cute::Int<BlockM / kMmaWGs>, cute::Int<kSplitN ? BlockN / 2 : BlockN>,
+                           cute::Shape<cute::Int<BlockM / kMmaWGs>, cute::Int<kColumnHalves ? BlockN / 2 : BlockN>,
                                        cute::Int<BlockK>>>());
   using TiledMma = decltype(cute::make_tiled_mma(
       MmaAtom{}, cute::Layout<cute::Shape<cute::Int<kMmaWGs>, cute::_1, cute::_1>>{}));
@@ -383,7 +383,7 @@ __device__ __forceinline__ void retire_one_partial(Frags& f, Factors const& fact
   factors.apply(f.accum, f.partial0, smem);
 }
 
-// Column halves (Config::kSplitN): the partial fragment's MMA_N mode holds the two halves of the tile's
+// Column halves (Config::kColumnHalves): the partial fragment's MMA_N mode holds the two halves of the tile's
 // columns. Issues batch `in_stage` of `stage` for half `Half` into it.
 template <int Half, class Config, class Frags>
 __device__ __forceinline__ void issue_half(Frags& f, int stage, int in_stage) {
@@ -538,11 +538,11 @@ __device__ __forceinline__ void mainloop_promoted_one_partial(Frags& f, Smem& sm
 }
 
 // One-partial kernels' mainloop and the head batch a deferred epilogue overlaps: in column halves where
-// Config::kSplitN, else whole batches.
+// Config::kColumnHalves, else whole batches.
 template <class Config, class Frags, class Smem, class Scales, class Factors>
 __device__ __forceinline__ void issue_one_partial_head(Frags& f, Smem& smem, PipelineState const& st, Factors& factors,
                                                        Scales const& scales, int n0, int k_offset) {
-  if constexpr (Config::kSplitN) {
+  if constexpr (Config::kColumnHalves) {
     issue_head_half<Config>(f, smem, st, factors, scales, n0, k_offset);
     if constexpr (kBothHalvesInHead<Config>) issue_half<1, Config>(f, __shfl_sync(0xffffffff, st.stage, 0), 0);
   } else {
@@ -554,7 +554,7 @@ template <class Config, bool HeadIssued, class Frags, class Smem, class Scales, 
 __device__ __forceinline__ void mainloop_one_partial(Frags& f, Smem& smem, PipelineState& st, Factors& factors,
                                                      int k_block_begin, int k_blocks, bool warp_leader,
                                                      Scales const& scales, int n0) {
-  if constexpr (Config::kSplitN) {
+  if constexpr (Config::kColumnHalves) {
     mainloop_promoted_halves<Config, HeadIssued>(f, smem, st, factors, k_block_begin, k_blocks, warp_leader, scales,
                                                  n0);
   } else {
