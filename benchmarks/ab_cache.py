@@ -28,8 +28,9 @@ import torch
 import fp8gen
 from fp8gen import GemmSpec, ScaleRecipe
 from fp8gen.api import Kernel
-from fp8gen.bench import RECIPE_KINDS, environment, geomean, graph_ms, random_inputs
+from fp8gen.bench import RECIPE_KINDS, InputSet, environment, geomean, graph_ms, random_inputs, random_scale
 from fp8gen.build import Artifact, build_many
+from fp8gen.quantize import rows_contiguous
 
 SHAPES = [(8192, 8192, 8192), (4096, 7168, 16384), (4096, 32768, 512), (2048, 57344, 8192), (4096, 2112, 7168),
           (4096, 24576, 1536)]
@@ -55,11 +56,23 @@ def parse_epilogue(text: str) -> tuple[str, ...]:
     return ops
 
 
+# fp8gen's recipes besides the benchmark's (which compares with cuBLASLt): 1x128 groups on both operands
+AB_RECIPE_KINDS = {**RECIPE_KINDS, "group": ("group", "group")}
+
+
+def ab_inputs(recipe: str, m: int, n: int, k: int) -> InputSet:
+    if recipe != "group":
+        return random_inputs(recipe, m, n, k)
+    s = random_inputs("block", m, n, k)
+    scale_b = rows_contiguous(random_scale("group", n, k))
+    return InputSet(s.a, s.b, (s.ours[0], scale_b), (s.ours[0], scale_b), s.out)
+
+
 def specs_of(recipes: str, tiles: str, chain: tuple[str, ...]) -> list[tuple[str, str, GemmSpec]]:
     """(recipe, tile, spec) of every kernel the A/B compares."""
     specs = []
     for recipe in recipes.split(","):
-        kind_a, kind_b = RECIPE_KINDS[recipe]
+        kind_a, kind_b = AB_RECIPE_KINDS[recipe]
         for tile in tiles.split(","):
             bm, bn = map(int, tile.split("x"))
             specs.append((recipe, tile, GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b),
@@ -73,7 +86,7 @@ def main(argv=None) -> int:
     parser.add_argument("--build-only", action="store_true",
                         help="compile this tree's kernels of the comparison into FP8GEN_CACHE_DIR and stop (no GPU): "
                              "run so in the old checkout to fill the cache --old-cache then names")
-    parser.add_argument("--recipes", default="tensor,row,block")
+    parser.add_argument("--recipes", default="tensor,row,block", help=f"comma-separated: {', '.join(AB_RECIPE_KINDS)}")
     parser.add_argument("--tiles", default="128x192", help="comma-separated BMxBN (BK 128)")
     parser.add_argument("--epilogue", default="", help="e.g. bias,gelu_tanh (default: none)")
     parser.add_argument("--shapes", default=None, help="comma-separated MxNxK (default: SHAPES)")
@@ -94,7 +107,7 @@ def main(argv=None) -> int:
     for recipe, tile, spec in specs:
         kernels = [old_kernel(args.old_cache, spec), fp8gen.compile(spec)]
         for m, n, k in shapes:
-            sets = [random_inputs(recipe, m, n, k) for _ in range(2)]
+            sets = [ab_inputs(recipe, m, n, k) for _ in range(2)]
             first = sets[0]
             epilogue_args = {"bias": torch.randn(n, device="cuda").to(torch.bfloat16)} if "bias" in chain else {}
             outputs = [kernel(first.a, first.b, *first.ours, **epilogue_args) for kernel in kernels]
