@@ -58,9 +58,12 @@ DECODE_DEEP_MAX_M = 32
 DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
-# 1xG B scales are applied per column from shared memory; 128 columns of them need more registers than
-# the consumers have (see choose_spec)
-GROUP_B_TILE_WIDTH = 64
+# 1xG B scales are applied per column from shared memory, next to one promoted partial fragment
+# (GemmSpec.partial_fragments). Above decode sizes 128-wide tiles: measured 1.26-1.41x the 64-wide ones on
+# M >= 1024 (H100, 2026-12-05 twelfth session, docs/performance.md); for M <= 128, 64-wide ones (1.28x at
+# M = 128), unless the output is re-quantized in 128-column groups, which must lie in one tile.
+GROUP_B_TILE_WIDTH = 128
+GROUP_B_DECODE_TILE_WIDTH = 64
 
 # Prefill shapes with per-tensor / per-row / float32 block scales: a 128x192 tile (one promoted partial
 # fragment) runs a full wave about this much faster per output element than 128x128 (fewer operand bytes per
@@ -95,14 +98,14 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     (see wide_tile_width). Decode tiles narrower than 64 columns, and all when M <= 32, get the most pipeline
     stages that fit (DECODE_DEEP_BELOW_WIDTH).
 
-    1x128 B scales are staged per column through shared memory and applied per element; with
-    BN = 128 that needs more registers than the consumers have, so those kernels use BN = 64
-    (and cannot re-quantize their output in 1x128 groups, which must lie in one tile).
+    1x128 B scales are staged per column through shared memory and applied per element: 128-wide tiles,
+    64-wide for M <= 128 unless the output is re-quantized (GROUP_B_TILE_WIDTH).
     """
     scale_a, scale_b, epilogue = ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b), tuple(epilogue)
     block_m = 64 if m <= 64 else 128
     if scale_b.kind == "group":
-        block_n = GROUP_B_TILE_WIDTH
+        requantizes = any(op.op == "group_quantize" for op in epilogue)
+        block_n = GROUP_B_TILE_WIDTH if m > DECODE_MAX_M or requantizes else GROUP_B_DECODE_TILE_WIDTH
         _refuse_output_groups_wider_than(block_n, epilogue)
     elif any(op.op == "group_quantize" for op in epilogue):
         block_n = 128  # whole 128-column scale groups per tile
@@ -149,7 +152,7 @@ def _fitting_b_blocks(widths: tuple[int, ...], scale_b: ScaleRecipe) -> tuple[in
 def wide_tile_takes(scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> bool:
     """The recipes whose 128x192 kernels were measured faster per output element than 128x128 ones: per-tensor
     and per-row scales, and float32 block scales of B (tiles straddle two of B's blocks) with A's per-tensor,
-    per-row or float32 1x128 scales. (1x128 B scales need 64-wide tiles; UE8M0 block scales are read from
+    per-row or float32 1x128 scales. (1x128 B scales were not timed at this width; UE8M0 block scales are read from
     global memory inside the MMA loop and were not timed at this width.)"""
     if scale_b.kind == "block":
         return (scale_b.dtype == "f32" and spans_two_blocks_at_most(WIDE_TILE, scale_b.group_size)

@@ -330,7 +330,10 @@ class GemmSpec:
         when they fit next to the running sum, else one; 0 for fast accumulation."""
         if self.accumulation != "promoted":
             return 0
-        return 2 if 3 * self._fragment_registers() <= ACCUMULATOR_REGISTER_LIMIT else 1
+        # B's 1xG factors (one per column, read from shared memory as each batch retires) need registers of
+        # their own: with two partials of 64 registers the kernels spilled 176-320 bytes; one partial: none.
+        limit = ACCUMULATOR_REGISTER_LIMIT // 2 if self.scale_b.kind == "group" else ACCUMULATOR_REGISTER_LIMIT
+        return 2 if 3 * self._fragment_registers() <= limit else 1
 
     @property
     def column_halves(self) -> bool:

@@ -339,14 +339,21 @@ def test_group_requantization(fmt, scale_dtype, generator):
         assert torch.equal(out.view(torch.uint8), (twin / expanded.float()).to(dtype).view(torch.uint8))
 
 
-def test_gemm_api_chain_and_requantized_output_feed_the_next_gemm(generator):
-    p = Problem(generator, m=256, n=384, k=512, kind_a="group", kind_b="block")
+@pytest.mark.parametrize("m", [64, 256])
+@pytest.mark.parametrize("kind_b", ["block", "group"])
+def test_gemm_api_chain_and_requantized_output_feed_the_next_gemm(generator, kind_b, m):
+    p = Problem(generator, m=m, n=384, k=512, kind_a="group", kind_b=kind_b)
     bias = p.vector(384, torch.float32)
     d, scales = fp8gen.gemm(p.a, p.b, p.sa, p.sb, bias=bias, activation="gelu", out_dtype=torch.float8_e4m3fn,
                             requantize="1x128")
     ref = torch.nn.functional.gelu(p.acc + bias.double())
     expanded = scales.double().repeat_interleave(128, dim=1)
-    assert ((d.double() * expanded - ref).abs() - _fp8_tolerance(ref, expanded, 3, -9)).max().item() <= 0
+    # Group and block scales give rows of very different size, so the global rms in _fp8_tolerance does not
+    # bound the accumulation error of an element that cancels to near zero; its terms' magnitudes do: the
+    # worst of 1000 random problems was 2^-13 of them (H100, 2026-12-05).
+    accumulation = 2.0 ** -11 * (p.a64.abs() @ p.b64.abs().T)
+    excess = (d.double() * expanded - ref).abs() - _fp8_tolerance(ref, expanded, 3, -9) - accumulation
+    assert excess.max().item() <= 0
     # Layer i's output is layer i+1's A, with its 1x128 scales as they come.
     w = random_fp8(128, 384, torch.float8_e4m3fn, generator)
     sw = random_scales("block", 128, 384, generator)

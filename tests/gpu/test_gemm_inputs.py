@@ -88,8 +88,3 @@ def test_kernel_rejects_other_formats_than_it_was_built_for():
         kernel(fp8(64, 128, torch.float8_e5m2), fp8(32, 128), scale(), scale())
 
 
-def test_requantizing_with_group_scales_for_b_names_the_combination():
-    a, b = fp8(64, 256), fp8(256, 256)
-    with pytest.raises(InputError, match=r"no kernel computes this call: .*1xG group scales for B .* 64-column tiles"):
-        fp8gen.gemm(a, b, torch.ones(64, 2, device="cuda"), torch.ones(256, 2, device="cuda"),
-                    out_dtype=torch.float8_e4m3fn, requantize="1x128")

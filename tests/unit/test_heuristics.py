@@ -149,7 +149,7 @@ def test_grouped_kernels_take_the_wide_tile_where_one_gemm_of_all_their_rows_wou
     assert grouped_block_n(1 * 1024, 4096, 128, group, block) == 128   # 2 waves either way: no
     assert grouped_block_n(8 * 256, 7168, 128, ScaleRecipe("row"), ScaleRecipe("row")) == 128
     assert grouped_block_n(4 * 8192, 4096, 64, group, block) == 128    # 64-row tiles (masked, M_max % 128)
-    assert grouped_block_n(4 * 8192, 4096, 128, group, ScaleRecipe("group")) == 128  # 1x128 B: 64 wide
+    assert grouped_block_n(4 * 8192, 4096, 128, group, ScaleRecipe("group")) == 128  # 1x128 B: not the wide tile
 
 
 def test_widths_whose_tiles_would_span_three_scale_blocks_are_not_picked():
@@ -166,9 +166,13 @@ def test_invalid_block_group_size_is_a_spec_error_not_a_crash():
                     ScaleRecipe("block", group_size=16))
 
 
-def test_output_groups_wider_than_the_group_b_tiles_are_refused_naming_the_recipe():
-    requantize = (EpilogueOp.parse({"op": "group_quantize", "group_size": 128}),)
-    with pytest.raises(SpecError, match=r"1xG group scales for B .* use 64-column tiles, and an output group must"):
-        choose_spec(65, 112, 112, "e4m3", "e4m3", "e4m3", "group", "group", requantize)
-    narrower = (EpilogueOp.parse({"op": "group_quantize", "group_size": 64}),)
-    assert choose_spec(65, 112, 112, "e4m3", "e4m3", "e4m3", "group", "group", narrower).tile[1] == 64
+def test_group_b_tiles_are_128_wide_except_for_decode_and_hold_whole_output_groups():
+    tile = lambda m, *epilogue: choose_spec(m, 7168, 2048, "e4m3", "e4m3", "e4m3" if epilogue else "bf16",  # noqa: E731
+                                            "group", "group", epilogue).tile
+    assert tile(4096) == tile(129) == (128, 128, 128)
+    assert tile(128) == (128, 64, 128) and tile(64) == (64, 64, 128)
+    requantize = EpilogueOp.parse({"op": "group_quantize", "group_size": 128})
+    assert tile(64, requantize)[1] == tile(4096, requantize)[1] == 128
+    wider = EpilogueOp.parse({"op": "group_quantize", "group_size": 256})
+    with pytest.raises(SpecError, match=r"1xG group scales for B .* use 128-column tiles, and an output group must"):
+        tile(4096, wider)

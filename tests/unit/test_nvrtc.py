@@ -43,6 +43,9 @@ def shared_cache(tmp_path_factory):
     GemmSpec(tile=(128, 192, 128), out="f32"),
     GemmSpec(scale_a="group", scale_b="group", tile=(256, 96, 128)),  # two 64-row atoms per warpgroup
     GemmSpec(scale_a="group", scale_b="group", tile=(128, 192, 128), out="f32"),  # B's 1xG scales staged per column
+    # B's 1xG factors next to two partials of 64 registers spilled: these keep one partial
+    GemmSpec(scale_a="group", scale_b="group"),
+    GemmSpec(scale_a="group", scale_b="group", out="f32", tile=(64, 128, 128), schedule="pingpong"),
     GemmSpec(tile=(64, 128, 128), schedule="pingpong"),
     GemmSpec(scale_a="group", scale_b="block", tile=(64, 128, 128), schedule="pingpong", epilogue=["bias", "silu"]),
     GemmSpec(scale_a="row", scale_b="row", tile=(64, 192, 128), schedule="pingpong"),

@@ -74,6 +74,9 @@ def test_accumulator_register_budget():
     wide = GemmSpec(tile=(128, 192, 128))  # 3 x 96 would not fit: one partial
     assert wide.partial_fragments == 1 and wide.accumulator_registers() == 192
     assert GemmSpec(tile=(128, 128, 128), accumulation="fast").partial_fragments == 0
+    # B's per-column 1xG factors take registers too: two partials only up to 32 registers each
+    assert GemmSpec(scale_a="group", scale_b="group", tile=(128, 64, 128)).partial_fragments == 2
+    assert GemmSpec(scale_a="group", scale_b="group", tile=(128, 128, 128)).partial_fragments == 1
 
 
 
