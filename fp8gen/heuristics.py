@@ -59,11 +59,10 @@ DECODE_MAX_M = 128
 H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
 # 1xG B scales are applied per column from shared memory, next to one promoted partial fragment
-# (GemmSpec.partial_fragments). Above decode sizes 128-wide tiles: measured 1.26-1.41x the 64-wide ones on
-# M >= 1024 (H100, 2026-12-05 twelfth session, docs/performance.md); for M <= 128, 64-wide ones (1.28x at
-# M = 128), unless the output is re-quantized in 128-column groups, which must lie in one tile.
-GROUP_B_TILE_WIDTH = 128
-GROUP_B_DECODE_TILE_WIDTH = 64
+# (GemmSpec.partial_fragments). 128-wide tiles run full waves this much faster per output element than
+# 64-wide ones (1.30-1.35 measured on six prefill shapes, H100, 2026-12-05 twelfth session,
+# docs/performance.md); in the wave model that picks the faster width on all eleven shapes timed there.
+GROUP_B_WIDE_SPEED = 1.33
 
 # Prefill shapes with per-tensor / per-row / float32 block scales: a 128x192 tile (one promoted partial
 # fragment) runs a full wave about this much faster per output element than 128x128 (fewer operand bytes per
@@ -98,14 +97,13 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     (see wide_tile_width). Decode tiles narrower than 64 columns, and all when M <= 32, get the most pipeline
     stages that fit (DECODE_DEEP_BELOW_WIDTH).
 
-    1x128 B scales are staged per column through shared memory and applied per element: 128-wide tiles,
-    64-wide for M <= 128 unless the output is re-quantized (GROUP_B_TILE_WIDTH).
+    1x128 B scales are staged per column through shared memory and applied per element: 128- or 64-wide
+    tiles (group_b_width).
     """
     scale_a, scale_b, epilogue = ScaleRecipe.parse(recipe_a), ScaleRecipe.parse(recipe_b), tuple(epilogue)
     block_m = 64 if m <= 64 else 128
     if scale_b.kind == "group":
-        requantizes = any(op.op == "group_quantize" for op in epilogue)
-        block_n = GROUP_B_TILE_WIDTH if m > DECODE_MAX_M or requantizes else GROUP_B_DECODE_TILE_WIDTH
+        block_n = group_b_width(m, n, k, epilogue)
         _refuse_output_groups_wider_than(block_n, epilogue)
     elif any(op.op == "group_quantize" for op in epilogue):
         block_n = 128  # whole 128-column scale groups per tile
@@ -187,6 +185,17 @@ def wide_tile_width(m: int, n: int, k: int, tensor_tile: bool, sm_count: int = H
             m, n, k, TENSOR_TILE, TENSOR_TILE_SPEED, sm_count):
         return TENSOR_TILE
     return width
+
+
+def group_b_width(m: int, n: int, k: int, epilogue: tuple) -> int:
+    """Tile width for 1xG B scales: 128 for a re-quantized output (its 128-column groups must lie in one
+    tile), 64 for M <= DECODE_MAX_M (measured faster at M = 64 and 128), else whichever the wave model
+    (wave_cost, GROUP_B_WIDE_SPEED) favours: 64 where 128-wide tiles would leave most SMs idle."""
+    if any(op.op == "group_quantize" for op in epilogue):
+        return 128
+    if m <= DECODE_MAX_M:
+        return 64
+    return 128 if wave_cost(m, n, k, 128, GROUP_B_WIDE_SPEED) < wave_cost(m, n, k, 64, 1.0) else 64
 
 
 def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> int:
