@@ -60,7 +60,7 @@ H100_SM_COUNT = 132  # the SM count the choice assumes (H100 SXM)
 
 # 1xG B scales are applied per column from shared memory, next to one promoted partial fragment
 # (GemmSpec.partial_fragments). 128-wide tiles run full waves this much faster per output element than
-# 64-wide ones (1.30-1.35 measured on six prefill shapes, H100, 2026-12-05 twelfth session,
+# 64-wide ones (1.30-1.35 measured on five prefill shapes, H100, 2026-12-05 twelfth session,
 # docs/performance.md); in the wave model that picks the faster width on all eleven shapes timed there.
 GROUP_B_WIDE_SPEED = 1.33
 
