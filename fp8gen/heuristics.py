@@ -150,7 +150,8 @@ def _fitting_b_blocks(widths: tuple[int, ...], scale_b: ScaleRecipe) -> tuple[in
 def wide_tile_takes(scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> bool:
     """The recipes whose 128x192 kernels were measured faster per output element than 128x128 ones: per-tensor
     and per-row scales, and float32 block scales of B (tiles straddle two of B's blocks) with A's per-tensor,
-    per-row or float32 1x128 scales. (1x128 B scales were not timed at this width; UE8M0 block scales are read from
+    per-row or float32 1x128 scales. (1x128 B scales: 128x192 within 3% of 128x128 where both fill their waves and
+    slower where they do not, docs/performance.md twelfth session; UE8M0 block scales are read from
     global memory inside the MMA loop and were not timed at this width.)"""
     if scale_b.kind == "block":
         return (scale_b.dtype == "f32" and spans_two_blocks_at_most(WIDE_TILE, scale_b.group_size)

@@ -86,5 +86,3 @@ def test_kernel_rejects_other_formats_than_it_was_built_for():
     kernel = fp8gen.compile(fp8gen.GemmSpec())
     with pytest.raises(InputError, match="built for torch.float8_e4m3fn"):
         kernel(fp8(64, 128, torch.float8_e5m2), fp8(32, 128), scale(), scale())
-
-
