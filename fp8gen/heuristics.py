@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+from . import epilogue as epilogue_dsl
 from .errors import SpecError
 from .spec import GemmSpec, ScaleRecipe, ceil_div, output_row_fits, spans_two_blocks_at_most
 
@@ -105,7 +106,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     if scale_b.kind == "group":
         block_n = group_b_width(m, n, k, epilogue)
         _refuse_output_groups_wider_than(block_n, epilogue)
-    elif any(op.op == "group_quantize" for op in epilogue):
+    elif epilogue_dsl.find(epilogue, "group_quantize") is not None:
         block_n = 128  # whole 128-column scale groups per tile
     elif m <= DECODE_MAX_M:
         widths = DECODE_WIDTHS
@@ -131,7 +132,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
 
 
 def _refuse_output_groups_wider_than(block_n: int, epilogue: tuple) -> None:
-    quantize = next((op for op in epilogue if op.op == "group_quantize"), None)
+    quantize = epilogue_dsl.find(epilogue, "group_quantize")
     if quantize is not None and block_n % quantize.group_size:
         raise SpecError("epilogue.group_quantize.group_size", quantize.group_size,
                         "kernels with 1xG group scales for B (scale_b of shape (N, ceil(K / G))) "
@@ -192,7 +193,7 @@ def group_b_width(m: int, n: int, k: int, epilogue: tuple) -> int:
     """Tile width for 1xG B scales: 128 for a re-quantized output (its 128-column groups must lie in one
     tile), 64 for M <= DECODE_MAX_M (measured faster at M = 64 and 128), else whichever the wave model
     (wave_cost, GROUP_B_WIDE_SPEED) favours: 64 where 128-wide tiles would leave most SMs idle."""
-    if any(op.op == "group_quantize" for op in epilogue):
+    if epilogue_dsl.find(epilogue, "group_quantize") is not None:
         return 128
     if m <= DECODE_MAX_M:
         return 64

@@ -79,7 +79,6 @@ def test_accumulator_register_budget():
     assert GemmSpec(scale_a="group", scale_b="group", tile=(128, 128, 128)).partial_fragments == 1
 
 
-
 @pytest.mark.parametrize("spec,halves", [
     (GemmSpec(tile=(128, 192, 128)), True),
     (GemmSpec(scale_a="row", scale_b="row", tile=(128, 176, 128), out="f32"), True),
@@ -93,6 +92,7 @@ def test_accumulator_register_budget():
 ])
 def test_column_halves_only_where_measured_faster(spec, halves):
     assert spec.column_halves is halves
+
 
 def test_per_row_epilogue_factors_take_shared_memory():
     assert GemmSpec(tile=(128, 192, 128)).epilogue_factor_bytes == 0  # per-tensor: read from global memory
