@@ -414,12 +414,13 @@ __device__ __forceinline__ float exp2_approx(float x) {
   return y;
 }
 
-// gelu(x) = x Phi(x), Phi the normal CDF. Fast: x Phi(x) = relu(x) - |x| Phi(-|x|), with Phi(-t) = 2^p(t), p a
-// degree-6 polynomial fitted to log2(Phi(-t)) on [0, 6] (tools/fit_gelu_erf.py; relative error at most 4.9e-5
-// in both tails, a tenth of a float16 rounding): an exponential and seven FMAs where erff takes ~25
-// instructions (the degree-9 fit on [0, 13.5] before it measured 0.5-2% slower over bias -> gelu, H100).
-// Past |x| = 6 the |x| Phi(-|x|) term (below 1e-9 |x|, under float32's rounding of x) is dropped:
-// gelu(x) is then exactly relu(x). Else erff, accurate to float32.
+// gelu(x) = x Phi(x), Phi the normal CDF. Fast: x Phi(x) = relu(x) - t Phi(-t) with t = min(|x|, 6) and
+// Phi(-t) = 2^p(t), p a degree-6 polynomial fitted to log2(Phi(-t)) on [0, 6] (tools/fit_gelu_erf.py; relative
+// error at most 4.9e-5 in both tails, a tenth of a float16 rounding): an exponential and ten other
+// instructions where erff takes ~25. Past |x| = 6 the term is 6 Phi(-6) = 5.9e-9 (not |x| Phi(-|x|), smaller
+// still): under float32's rounding of x above 6, within 6e-9 of gelu(x) below -6. (Forms measured on the
+// H100, bias -> gelu: a degree-9 fit on [0, 13.5] 0.5-2% slower; t = 0 past 6 (a compare and a select for the
+// min) 0.5% slower; a degree-5 fit, 3.7e-4, no faster.) Else erff, accurate to float32.
 template <bool Fast>
 struct GeluErfFn {
   __device__ __forceinline__ static float eval(float x) {
@@ -429,7 +430,7 @@ struct GeluErfFn {
                                      -0x1.4063c6p-11f, 0x1.81b68p-16f};
       constexpr int kDegree = sizeof(kLog2Tail) / sizeof(float) - 1;
       float const magnitude = fabsf(x);
-      float const t = magnitude < kLimit ? magnitude : 0.f;  // (NaN and infinities too)
+      float const t = fminf(magnitude, kLimit);  // (NaN: the limit, and x's NaN propagates below)
       float p = kLog2Tail[kDegree];
       CUTE_UNROLL
       for (int i = kDegree - 1; i >= 0; --i) p = fmaf(p, t, kLog2Tail[i]);
@@ -464,7 +465,10 @@ using Relu = Elementwise<ReluFn>;
 // Not deferred: erff's polynomial spilled 4 registers next to a deferred epilogue's in-flight fragment
 // (128x192), and the fast form, which does not spill, measured slower deferred than direct (bias -> gelu
 // over the plain GEMM at 8192^3: 1.117x vs 1.095x; 4096x7168x16384 1.09x vs 1.05x; H200, 2026-12-04; the
-// degree-6 form deferred: 0.96x of it direct over three shapes, 0.91x at K = 2048; H100, 2026-12-05).
+// degree-6 form deferred: 0.96x of it direct over three shapes, 0.91x at K = 2048; H100, 2026-12-05; a
+// degree-5 one 0.976x). With the head batch's partial fragment in flight next to the accumulator, ptxas
+// has ~40 registers left for the activation and runs its first ~30 elements two at a time (their
+// exponentials all land in two registers), longer than the head batch's MMA it overlaps.
 template <bool Fast>
 struct GeluErf : Elementwise<GeluErfFn<Fast>> {
   static constexpr bool kDeferrable = false;
