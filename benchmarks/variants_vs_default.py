@@ -11,6 +11,7 @@ TFLOP/s per recipe and shape, and the geomean speed of each variant relative to 
     python benchmarks/variants_vs_default.py --variants widths --shapes suite
     python benchmarks/variants_vs_default.py --variants tail --shapes suite
     python benchmarks/variants_vs_default.py --variants tail --shapes benchmarks/tail_check_shapes.toml
+    python benchmarks/variants_vs_default.py --variants raster --shapes suite --recipes block
 
 Variants: pingpong (64-row ping-pong tiles: 64x128; 64x192 where B's scales allow; 64x256 with fast
 accumulation, per-tensor only) and wide (128x192 tiles with one promoted partial fragment where B's scales
@@ -21,7 +22,9 @@ and cluster (128x128 tiles in 2-CTA clusters sharing B by TMA multicast) and sta
 most pipeline stages that fit, and one and two fewer) and widths (128-row tiles 144, 160, 176 and 192 wide,
 where B's scale blocks allow: widths between 128 and 192 fill the waves of shapes where neither does) and
 tail (the widths the heuristics weigh, 128 and 192, per-tensor also 176, each with the default K split,
-which may split the last wave's tiles (heuristics.tail_split), and with split_k=1, no split).
+which may split the last wave's tiles (heuristics.tail_split), and with split_k=1, no split) and raster (the
+default spec of each shape with the other raster groups of RASTER_GROUPS: M tiles per group of the tile
+scheduler's grouped rasterization).
 """
 
 from __future__ import annotations
@@ -44,6 +47,13 @@ QUICK_SHAPES = [(8192, 8192, 8192), (4096, 7168, 2048), (2048, 7168, 16384), (40
 
 
 DECODE_VARIANT_WIDTHS = (32, 48, 64, 96, 128)
+RASTER_GROUPS = (1, 2, 4, 8, 16, 32)
+
+
+def raster_variants(default: GemmSpec) -> list[tuple[GemmSpec, int | None]]:
+    """(spec, split_k) pairs: the shape's default spec with each other raster group, the default split."""
+    return [(GemmSpec.from_dict({**default.to_dict(), "name": "", "raster_group": group}), None)
+            for group in RASTER_GROUPS if group != default.raster_group]
 
 
 def tail_variants(kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]:
@@ -102,7 +112,9 @@ def label(spec: GemmSpec) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", choices=("pingpong", "wide", "decode", "decode-stages", "cluster", "stages", "widths", "tail"), default="pingpong")
+    parser.add_argument("--variants", default="pingpong",
+                        choices=("pingpong", "wide", "decode", "decode-stages", "cluster", "stages", "widths", "tail",
+                                 "raster"))
     parser.add_argument("--shapes", default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml; "
                              "or a shape file in that format (all its shapes)")
@@ -116,27 +128,32 @@ def main(argv=None) -> int:
                   [(m, n, k) for _, m, n, k in load_shapes(DEFAULT_SHAPES, {"prefill", "square"})]
                   if args.shapes == "suite" else [(m, n, k) for _, m, n, k in load_shapes(Path(args.shapes))])
     recipes = args.recipes.split(",")
+    gpu = torch.cuda.get_device_name()
 
-    def variants_for(recipe: str, m: int) -> list[tuple[GemmSpec, int | None]]:
+    def default_spec(recipe: str, m: int, n: int, k: int) -> GemmSpec:
+        kind_a, kind_b = RECIPE_KINDS[recipe]
+        return tuning.select_spec(gpu, m, n, k, "e4m3", "e4m3", "bf16", ScaleRecipe(kind_a), ScaleRecipe(kind_b))
+
+    def variants_for(recipe: str, m: int, n: int, k: int) -> list[tuple[GemmSpec, int | None]]:
         kinds = RECIPE_KINDS[recipe]
+        if args.variants == "raster":
+            return raster_variants(default_spec(recipe, m, n, k))
         if args.variants.startswith("decode"):
             return decode_variants(m, *kinds, deep=args.variants == "decode-stages")
         if args.variants == "tail":
             return tail_variants(*kinds)
         return [(spec, None) for spec in variant_specs(args.variants, *kinds)]
 
-    build_many(list(dict.fromkeys(spec for recipe in recipes for m, _, _ in shapes
-                                  for spec, _ in variants_for(recipe, m))), jobs=16)
-    gpu = torch.cuda.get_device_name()
+    build_many(list(dict.fromkeys(spec for recipe in recipes for m, n, k in shapes
+                                  for spec, _ in variants_for(recipe, m, n, k))), jobs=16)
     rows, ratios = [], {}
     for recipe in recipes:
-        kind_a, kind_b = RECIPE_KINDS[recipe]
         for m, n, k in shapes:
-            variants = variants_for(recipe, m)
+            variants = variants_for(recipe, m, n, k)
             if not variants:
                 continue
             sets = [random_inputs(recipe, m, n, k) for _ in range(input_set_count(m, n, k))]
-            default = tuning.select_spec(gpu, m, n, k, "e4m3", "e4m3", "bf16", ScaleRecipe(kind_a), ScaleRecipe(kind_b))
+            default = default_spec(recipe, m, n, k)
             kernels = {f"default {label(default)}": (fp8gen.compile(default), None)}
             # A variant the heuristics already pick here is the default: timed once, not compared with itself.
             kernels.update({label(s) + ("" if split is None else f" split {split}"): (fp8gen.compile(s), split)
