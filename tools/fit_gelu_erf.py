@@ -7,9 +7,9 @@ The kernel computes gelu(x) = x * Phi(x), Phi the standard normal CDF, as
 where p approximates log2(Phi(-t)) = log2(erfc(t / sqrt 2) / 2) on [0, T]: one exponential and a few FMAs
 where erff takes ~25 instructions. Fitting the logarithm keeps the error relative in both tails (small
 negative outputs stay accurate). Past T the term is T Phi(-T) instead of |x| Phi(-|x|) (T = 6: 5.9e-9, under
-float32's rounding of x above T and within 6e-9 of gelu(x) below -T). This script fits p (near minimax, by iteratively reweighted least
-squares in float64), rounds it to float32, evaluates it the way the kernel does (float32 Horner with FMA)
-and prints the coefficients as C++ literals with the errors.
+float32's rounding of x above T and within 6e-9 of gelu(x) below -T). This script fits p (near minimax, by
+iteratively reweighted least squares in float64), rounds it to float32, evaluates it the way the kernel does
+(float32 Horner with FMA) and prints the coefficients as C++ literals with the errors.
 
     python tools/fit_gelu_erf.py [--degree 6] [--limit 6]
 """
