@@ -52,8 +52,8 @@ RASTER_GROUPS = (1, 2, 4, 8, 16, 32)
 
 def raster_variants(default: GemmSpec) -> list[tuple[GemmSpec, int | None]]:
     """(spec, split_k) pairs: the shape's default spec with each other raster group, the default split."""
-    return [(GemmSpec.from_dict({**default.to_dict(), "name": "", "raster_group": group}), None)
-            for group in RASTER_GROUPS if group != default.raster_group]
+    return [(default.with_changes(raster_group=group), None) for group in RASTER_GROUPS
+            if group != default.raster_group]
 
 
 def tail_variants(kind_a: str, kind_b: str) -> list[tuple[GemmSpec, int | None]]:

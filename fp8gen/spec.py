@@ -433,6 +433,14 @@ class GemmSpec:
         d["epilogue"] = [op.to_dict() for op in self.epilogue]
         return d
 
+    def with_changes(self, **changes) -> "GemmSpec":
+        """This spec with some fields changed, validated like a new one. An automatic name is derived again
+        (dataclasses.replace would keep the old one, naming another kernel); a custom name is kept."""
+        fields = {**self.to_dict(), **changes}
+        if "name" not in changes and self.name == self.default_name():
+            fields["name"] = ""
+        return GemmSpec.from_dict(fields)
+
     @classmethod
     def from_dict(cls, data: dict) -> "GemmSpec":
         if not isinstance(data, dict):

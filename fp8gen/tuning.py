@@ -172,9 +172,8 @@ def candidates(m: int, n: int, k: int, a: str, b: str, out: str, recipe_a: Scale
         variants.append({"accumulation": "fast", "tile": (64, 256, bk), "schedule": "pingpong"})
     specs = [default]
     for changes in variants:
-        fields = {**default.to_dict(), "name": "", "stages": "auto", **changes}
         try:
-            spec = GemmSpec.from_dict(fields)
+            spec = default.with_changes(stages="auto", **changes)
         except (SpecError, OutOfResources):
             continue
         if spec not in specs:

@@ -254,3 +254,14 @@ def test_resource_hints_offer_only_what_would_help():
         GemmSpec(tile=(128, 256, 128))
     with pytest.raises(OutOfResources, match="not even 2 stages fit: use a smaller tile"):
         GemmSpec(tile=(256, 192, 128), accumulation="fast", out="f32", stages=2)
+
+
+def test_with_changes_derives_an_automatic_name_again_and_keeps_a_custom_one():
+    spec = GemmSpec(tile=(128, 192, 128))
+    changed = spec.with_changes(raster_group=4)
+    assert changed.raster_group == 4 and changed.tile == spec.tile
+    assert changed.name == changed.default_name() != spec.name and "_r4_" in changed.name
+    assert GemmSpec(name="mine").with_changes(raster_group=4).name == "mine"
+    assert spec.with_changes(name="other").name == "other"
+    with pytest.raises(SpecError, match="raster_group"):
+        spec.with_changes(raster_group=0)

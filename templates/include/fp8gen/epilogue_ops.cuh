@@ -467,8 +467,8 @@ using Relu = Elementwise<ReluFn>;
 // over the plain GEMM at 8192^3: 1.117x vs 1.095x; 4096x7168x16384 1.09x vs 1.05x; H200, 2026-12-04; the
 // degree-6 form deferred: 0.96x of it direct over three shapes, 0.91x at K = 2048; H100, 2026-12-05; the
 // min(|x|, 6) form 0.967x, a degree-5 one 0.976x). Not for lack of registers: with the head batch's whole
-// partial fragment in flight ptxas runs the activation's first ~30 elements two at a time (their exponentials
-// land in two registers), but with only its left half in flight (11 registers) it was 0.973x.
+// partial fragment in flight ptxas spreads the activation's first 32 exponentials over 4 registers (20 when
+// direct), but with only its left half in flight (19 registers) it was 0.973x.
 template <bool Fast>
 struct GeluErf : Elementwise<GeluErfFn<Fast>> {
   static constexpr bool kDeferrable = false;
