@@ -72,6 +72,13 @@ GROUP_B_WIDE_SPEED = 1.33
 WIDE_TILE = 192
 WIDE_TILE_SPEED = 1.05
 WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
+# Problems of at least this many multiply-adds (M * N * K) run their 128x192 tiles in raster groups of
+# LARGE_PROBLEM_RASTER_GROUP M tiles instead of the default 8: on the H100 +0.3% to +6.7% on all 21 (recipe,
+# shape) runs of 128x192 tiles at or above it (16384^3: per-tensor +5.2/6.7%, per-row +2.5/6.4%, block
+# +3.7/5.8%); below it 4 ranged from -4.4% (4096x32768x512, block) to +2.0% over 41 runs, so those keep 8
+# (per-tensor, per-row and block scales; docs/performance.md 2026-12-05 fifteenth session).
+LARGE_PROBLEM_MACS = 3 << 39  # 1.5 * 2^40: 16384 x 16384 x 6144, 12288^3
+LARGE_PROBLEM_RASTER_GROUP = 4
 # Per-tensor scales also have a 128x176 tile, for shapes whose waves neither 128 nor 192 fills: measured
 # +5-7% over the default on 4096x7168x16384, 4096x7168x2048 and 4096x2112x7168, slower where it is not
 # picked (geomean 0.99 over the suite's 12 prefill/square shapes; per-row scales 0.96; 176-wide tiles can
@@ -95,8 +102,8 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
     M <= 128 the tile width and K split a bandwidth model favours (see decode_seconds; 16-wide tiles only as
     DECODE_NARROW_WIDTH says), and for larger M with
     the recipes of wide_tile_takes and no residual 128x192 (per-tensor scales: also 128x176) tiles where they pay
-    (see wide_tile_width). Decode tiles narrower than 64 columns, and all when M <= 32, get the most pipeline
-    stages that fit (DECODE_DEEP_BELOW_WIDTH).
+    (see wide_tile_width), rasterized in groups of 4 M tiles from LARGE_PROBLEM_MACS on. Decode tiles narrower
+    than 64 columns, and all when M <= 32, get the most pipeline stages that fit (DECODE_DEEP_BELOW_WIDTH).
 
     1x128 B scales are staged per column through shared memory and applied per element: 128- or 64-wide
     tiles (group_b_width).
@@ -123,6 +130,9 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         # (a residual's loads next to 96 accumulators per thread would spill)
         block_n = wide_tile_width(m, n, k, tensor_tile=(scale_a.kind == scale_b.kind == "tensor"
                                                         and output_row_fits(TENSOR_TILE, out)))
+        if block_n == WIDE_TILE and m * n * k >= LARGE_PROBLEM_MACS:
+            return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue).with_changes(
+                raster_group=LARGE_PROBLEM_RASTER_GROUP)
     else:
         block_n = 128
     spec = _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)

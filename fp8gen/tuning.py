@@ -22,7 +22,7 @@ from . import epilogue as epilogue_dsl
 from .errors import CacheSecurityError, OutOfResources, SpecError
 from .fsutil import atomic_write, check_private
 from .heuristics import DECODE_MAX_M, DECODE_WIDTHS, choose_spec
-from .spec import GemmSpec, ScaleRecipe
+from .spec import DEFAULT_RASTER_GROUP, GemmSpec, ScaleRecipe
 from .version import __version__
 
 TABLE_FORMAT = 1
@@ -163,7 +163,7 @@ def candidates(m: int, n: int, k: int, a: str, b: str, out: str, recipe_a: Scale
         variants.append({"tile": (64, bn, bk)})
     elif m > 64:
         variants.append({"tile": (128, bn, bk)})
-    variants += [{"raster_group": group} for group in (4, 16)]
+    variants += [{"raster_group": group} for group in (4, DEFAULT_RASTER_GROUP, 16)]  # (the default's own: dropped)
     variants += [{"tile": (64, width, bk), "schedule": "pingpong"} for width in (128, 192)]
     if m >= 256:
         variants.append({"cluster": (2, 1)})

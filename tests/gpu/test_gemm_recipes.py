@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import fp8gen
-from fp8gen.heuristics import choose_spec
+from fp8gen.heuristics import choose_spec, tail_split
 from fp8gen.spec import ScaleRecipe
 from tests.gpu.support import (FORMATS, OUT, check_recipe_gemm as check, deepgemm_difference, random_fp8,
                                random_scales)
@@ -28,7 +28,8 @@ def kernel_specs() -> list[fp8gen.GemmSpec]:
                            ScaleRecipe(rb, dtype="ue8m0")) for m in (32, 257) for o in OUT
                for ra, rb in (("group", "block"), ("group", "group"))]
             + DECODE_WIDTH_SPECS + STRADDLING_BLOCK_SPECS
-            + [one_partial_spec(ra, rb, o) for ra, rb in ONE_PARTIAL_PAIRS for o in OUT])
+            + [one_partial_spec(ra, rb, o) for ra, rb in ONE_PARTIAL_PAIRS for o in OUT]
+            + RASTER_SPECS)
 
 
 @pytest.mark.parametrize("kind_a,kind_b", PAIRS)
@@ -138,6 +139,23 @@ def test_deferred_epilogue_over_several_tiles_per_cta(width, k, out_name, genera
     # 16-bit outputs only.)
     spec = fp8gen.GemmSpec(out=out_name, tile=(128, width, 128))
     check(2000, 2600, k, "e4m3", "e4m3", "tensor", "tensor", out_name, generator, spec=spec)
+
+
+# Raster groups besides the default 8 (heuristics.LARGE_PROBLEM_RASTER_GROUP picks 4 for large problems).
+RASTER_SPECS = [fp8gen.GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, 192, 128),
+                                raster_group=group)
+                for kind_a, kind_b in (("tensor", "tensor"), ("row", "row"), ("group", "block")) for group in (1, 4, 16)]
+
+
+@pytest.mark.parametrize("spec", RASTER_SPECS, ids=lambda s: s.name)
+def test_raster_groups(spec, generator):
+    # 13 x 12 tiles: the last group of M tiles is partial for groups of 4 and 16 (larger than the grid for
+    # 16), the last N tile runs past N; 156 tiles on 132 SMs: the last 24 are split in four along K
+    # (heuristics.tail_split), and which tiles those are follows the raster order.
+    m, n, k = 128 * 12 + 37, 192 * 11 + 50, 4096
+    assert tail_split(m, n, k, spec.tile, 132).splits == 4
+    check(m, n, k, "e4m3", "e4m3", spec.scale_a.kind, spec.scale_b.kind, "bf16",
+          generator, spec=spec)
 
 
 @pytest.mark.parametrize("kind_a,kind_b,width", [("tensor", "tensor", 176), ("row", "row", 192),

@@ -3,10 +3,10 @@
 import pytest
 
 from fp8gen.epilogue import EpilogueOp
-from fp8gen.heuristics import (NO_SPLIT, TAIL_SPLIT_COST_BLOCKS, TAIL_SPLIT_COST_BLOCKS_PER_SPLIT, KSplit,
+from fp8gen.heuristics import (LARGE_PROBLEM_MACS, LARGE_PROBLEM_RASTER_GROUP, NO_SPLIT, TAIL_SPLIT_COST_BLOCKS, TAIL_SPLIT_COST_BLOCKS_PER_SPLIT, KSplit,
                                balanced_splits, choose_spec, grouped_block_n, split_k, tail_split, tail_wave_cost)
 from fp8gen.errors import SpecError
-from fp8gen.spec import ScaleRecipe
+from fp8gen.spec import DEFAULT_RASTER_GROUP, ScaleRecipe
 
 H100_SMS = 132
 
@@ -140,6 +140,25 @@ def test_wide_tiles_where_they_cut_waves():
     assert tile(8192, 8192, epilogue=requantize, out="e4m3") == (128, 128, 128)
     residual = (EpilogueOp.parse({"op": "residual", "dtype": "bf16"}),)
     assert tile(8192, 8192, epilogue=residual) == (128, 128, 128)
+
+
+def test_large_problems_raster_their_wide_tiles_in_groups_of_four():
+    def raster(m, n, k, kind="tensor"):
+        kind_b = "block" if kind == "group" else kind
+        return choose_spec(m, n, k, "e4m3", "e4m3", "bf16", kind, kind_b).raster_group
+
+    assert LARGE_PROBLEM_MACS == 16384 * 16384 * 6144
+    for kind in ("tensor", "row", "group"):
+        assert raster(16384, 16384, 16384, kind) == LARGE_PROBLEM_RASTER_GROUP
+        assert raster(12288, 12288, 12288, kind) == LARGE_PROBLEM_RASTER_GROUP
+        assert raster(16384, 16384, 6144, kind) == LARGE_PROBLEM_RASTER_GROUP
+        assert raster(8192, 8192, 8192, kind) == DEFAULT_RASTER_GROUP
+        assert raster(16384, 16384, 4096, kind) == DEFAULT_RASTER_GROUP
+        assert raster(4096, 32768, 512, kind) == DEFAULT_RASTER_GROUP
+    # Only 128x192 tiles were timed with it: 1x128 B scales (128-wide tiles) keep the default.
+    assert choose_spec(16384, 16384, 16384, "e4m3", "e4m3", "bf16", "group", "group").raster_group == \
+        DEFAULT_RASTER_GROUP
+    assert "_r4_" in choose_spec(16384, 16384, 16384, "e4m3", "e4m3", "bf16", "tensor", "tensor").name
 
 
 def test_grouped_kernels_take_the_wide_tile_where_one_gemm_of_all_their_rows_would():

@@ -113,3 +113,7 @@ def test_candidates_are_valid_distinct_and_start_with_the_default():
     assert all(s.accumulation == "promoted" for s in block), "block scales never take fast accumulation"
     assert any(s.tile == (128, 192, 128) for s in tuning.candidates(4096, 7168, 2048, "e4m3", "e4m3", "bf16",
                                                                       TENSOR, TENSOR))
+    for m in (4096, 16384):  # raster groups 4, 8 and 16 are all timed, whichever the heuristic picked
+        groups = {s.raster_group for s in tuning.candidates(m, 16384, 16384, "e4m3", "e4m3", "bf16", TENSOR, TENSOR)
+                  if s.tile == (128, 192, 128) and s.schedule == "cooperative" and s.cluster == (1, 1)}
+        assert groups == {4, 8, 16}
