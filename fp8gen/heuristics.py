@@ -73,10 +73,11 @@ WIDE_TILE = 192
 WIDE_TILE_SPEED = 1.05
 WIDE_TILE_MARGIN = 1.01  # predicted gain needed: ties keep the 128-wide tile
 # Problems of at least this many multiply-adds (M * N * K) run their 128x192 tiles in raster groups of
-# LARGE_PROBLEM_RASTER_GROUP M tiles instead of the default 8: on the H100 +0.3% to +6.7% on all 21 (recipe,
-# shape) runs of 128x192 tiles at or above it (16384^3: per-tensor +5.2/6.7%, per-row +2.5/6.4%, block
-# +3.7/5.8%); below it 4 ranged from -4.4% (4096x32768x512, block) to +2.0% over 41 runs, so those keep 8
-# (per-tensor, per-row and block scales; docs/performance.md 2026-12-05 fifteenth session).
+# LARGE_PROBLEM_RASTER_GROUP M tiles instead of the default 8. On the H100, against 8 alone (alternating with
+# cuBLASLt only; two runs each at 16384^3, 16384 x 16384 x 6144 and 12288^3): geomean per-row +1.1%, block
+# +1.5% (16384^3: +2.5/2.6% and +1.7/2.8%), per-tensor -0.2% (16384^3 +1.0/0.3%, the others -1.2% to 0). With
+# groups 1 to 32 alternating: +0.3% to +6.7% on all 21 runs at or above this size, -4.4% to +2.0% over 41
+# below it, which keep 8 (docs/performance.md, 2026-12-05 fifteenth session).
 LARGE_PROBLEM_MACS = 3 << 39  # 1.5 * 2^40: 16384 x 16384 x 6144, 12288^3
 LARGE_PROBLEM_RASTER_GROUP = 4
 # Per-tensor scales also have a 128x176 tile, for shapes whose waves neither 128 nor 192 fills: measured

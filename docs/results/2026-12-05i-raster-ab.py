@@ -17,17 +17,22 @@ def specs(recipe, m, n, k):
     return rule, rule.with_changes(raster_group=DEFAULT_RASTER_GROUP)
 
 
-build_many([s for r in RECIPE_KINDS for shape in SHAPES for s in specs(r, *shape)], jobs=16)
-for recipe in RECIPE_KINDS:
-    for m, n, k in SHAPES:
-        sets = [random_inputs(recipe, m, n, k) for _ in range(input_set_count(m, n, k))]
-        kernels = [fp8gen.compile(s) for s in specs(recipe, m, n, k)]
-        calls = [[lambda s=s, kern=kern: kern(s.a, s.b, *s.ours, out=s.out) for s in sets] for kern in kernels]
-        calls.append([lambda s=s: torch._scaled_mm(s.a, s.b.t(), *s.theirs, out_dtype=torch.bfloat16) for s in sets])
-        for run in (1, 2):
-            t4, t8, tc = graph_ms(*calls)
-            tf = lambda t: 2 * m * n * k / t / 1e9  # noqa: E731
-            print(f"{recipe:6s} {m}x{n}x{k} run {run}: raster 4 {tf(t4):.0f}, raster 8 {tf(t8):.0f}, cuBLASLt {tf(tc):.0f} "
-                  f"TFLOP/s; 4 / 8 {t8 / t4:.3f}, 4 / cuBLASLt {tc / t4:.3f}", flush=True)
-        del sets, calls
-        torch.cuda.empty_cache()
+def main():
+    build_many([s for r in RECIPE_KINDS for shape in SHAPES for s in specs(r, *shape)], jobs=16)
+    for recipe in RECIPE_KINDS:
+        for m, n, k in SHAPES:
+            sets = [random_inputs(recipe, m, n, k) for _ in range(input_set_count(m, n, k))]
+            kernels = [fp8gen.compile(s) for s in specs(recipe, m, n, k)]
+            calls = [[lambda s=s, kern=kern: kern(s.a, s.b, *s.ours, out=s.out) for s in sets] for kern in kernels]
+            calls.append([lambda s=s: torch._scaled_mm(s.a, s.b.t(), *s.theirs, out_dtype=torch.bfloat16) for s in sets])
+            for run in (1, 2):
+                t4, t8, tc = graph_ms(*calls)
+                tf = lambda t: 2 * m * n * k / t / 1e9  # noqa: E731
+                print(f"{recipe:6s} {m}x{n}x{k} run {run}: raster 4 {tf(t4):.0f}, raster 8 {tf(t8):.0f}, cuBLASLt {tf(tc):.0f} "
+                      f"TFLOP/s; 4 / 8 {t8 / t4:.3f}, 4 / cuBLASLt {tc / t4:.3f}", flush=True)
+            del sets, calls
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

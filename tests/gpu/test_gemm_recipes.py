@@ -144,7 +144,8 @@ def test_deferred_epilogue_over_several_tiles_per_cta(width, k, out_name, genera
 # Raster groups besides the default 8 (heuristics.LARGE_PROBLEM_RASTER_GROUP picks 4 for large problems).
 RASTER_SPECS = [fp8gen.GemmSpec(scale_a=ScaleRecipe(kind_a), scale_b=ScaleRecipe(kind_b), tile=(128, 192, 128),
                                 raster_group=group)
-                for kind_a, kind_b in (("tensor", "tensor"), ("row", "row"), ("group", "block")) for group in (1, 4, 16)]
+                for kind_a, kind_b in (("tensor", "tensor"), ("row", "row"), ("group", "block"))
+                for group in (1, 4, 16)]
 
 
 @pytest.mark.parametrize("spec", RASTER_SPECS, ids=lambda s: s.name)

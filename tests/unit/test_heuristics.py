@@ -3,8 +3,9 @@
 import pytest
 
 from fp8gen.epilogue import EpilogueOp
-from fp8gen.heuristics import (LARGE_PROBLEM_MACS, LARGE_PROBLEM_RASTER_GROUP, NO_SPLIT, TAIL_SPLIT_COST_BLOCKS, TAIL_SPLIT_COST_BLOCKS_PER_SPLIT, KSplit,
-                               balanced_splits, choose_spec, grouped_block_n, split_k, tail_split, tail_wave_cost)
+from fp8gen.heuristics import (LARGE_PROBLEM_MACS, LARGE_PROBLEM_RASTER_GROUP, NO_SPLIT, TAIL_SPLIT_COST_BLOCKS,
+                               TAIL_SPLIT_COST_BLOCKS_PER_SPLIT, KSplit, balanced_splits, choose_spec, grouped_block_n,
+                               split_k, tail_split, tail_wave_cost)
 from fp8gen.errors import SpecError
 from fp8gen.spec import DEFAULT_RASTER_GROUP, ScaleRecipe
 
