@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from . import epilogue as epilogue_dsl
 from .errors import SpecError
-from .spec import GemmSpec, ScaleRecipe, ceil_div, output_row_fits, spans_two_blocks_at_most
+from .spec import DEFAULT_RASTER_GROUP, GemmSpec, ScaleRecipe, ceil_div, output_row_fits, spans_two_blocks_at_most
 
 # Split-K: each split keeps at least this many K blocks, so a split's pipeline fill and its
 # partial-tile round trip through L2 stay small next to its MMA work.
@@ -131,15 +131,21 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         # (a residual's loads next to 96 accumulators per thread would spill)
         block_n = wide_tile_width(m, n, k, tensor_tile=(scale_a.kind == scale_b.kind == "tensor"
                                                         and output_row_fits(TENSOR_TILE, out)))
-        if block_n == WIDE_TILE and m * n * k >= LARGE_PROBLEM_MACS:
-            return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue).with_changes(
-                raster_group=LARGE_PROBLEM_RASTER_GROUP)
     else:
         block_n = 128
-    spec = _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue)
+    spec = GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
+                    epilogue=epilogue, raster_group=raster_group(m, n, k, block_n))
     if m <= DECODE_MAX_M and (block_n < DECODE_DEEP_BELOW_WIDTH or m <= DECODE_DEEP_MAX_M):
-        return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue, spec.max_stages())
+        return spec.with_changes(stages=spec.max_stages())
     return spec
+
+
+def raster_group(m: int, n: int, k: int, block_n: int) -> int:
+    """M tiles per rasterization group: LARGE_PROBLEM_RASTER_GROUP for the 128x192 tiles of problems from
+    LARGE_PROBLEM_MACS multiply-adds on, else the default."""
+    if block_n == WIDE_TILE and m * n * k >= LARGE_PROBLEM_MACS:
+        return LARGE_PROBLEM_RASTER_GROUP
+    return DEFAULT_RASTER_GROUP
 
 
 def _refuse_output_groups_wider_than(block_n: int, epilogue: tuple) -> None:
@@ -261,12 +267,6 @@ def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: i
 
 
 @functools.lru_cache(maxsize=1024)
-def _spec_for(block_m: int, block_n: int, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe,
-              epilogue: tuple, stages: int | str = "auto") -> GemmSpec:
-    return GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
-                    epilogue=epilogue, stages=stages)
-
-
 class KSplit(NamedTuple):
     """How a launch cuts K: the cluster tiles from `first_tile` on are split into `splits` ranges of K each
     (reduced in a fixed order); those before it are whole."""
