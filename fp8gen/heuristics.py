@@ -133,10 +133,10 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
                                                         and output_row_fits(TENSOR_TILE, out)))
     else:
         block_n = 128
-    spec = GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
-                    epilogue=epilogue, raster_group=raster_group(m, n, k, block_n))
+    group = raster_group(m, n, k, block_n)
+    spec = _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue, group)
     if m <= DECODE_MAX_M and (block_n < DECODE_DEEP_BELOW_WIDTH or m <= DECODE_DEEP_MAX_M):
-        return spec.with_changes(stages=spec.max_stages())
+        return _spec_for(block_m, block_n, a, b, out, scale_a, scale_b, epilogue, group, spec.max_stages())
     return spec
 
 
@@ -267,6 +267,12 @@ def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: i
 
 
 @functools.lru_cache(maxsize=1024)
+def _spec_for(block_m: int, block_n: int, a: str, b: str, out: str, scale_a: ScaleRecipe, scale_b: ScaleRecipe,
+              epilogue: tuple, raster_group: int, stages: int | str = "auto") -> GemmSpec:
+    return GemmSpec(a=a, b=b, out=out, scale_a=scale_a, scale_b=scale_b, tile=(block_m, block_n, 128),
+                    epilogue=epilogue, raster_group=raster_group, stages=stages)
+
+
 class KSplit(NamedTuple):
     """How a launch cuts K: the cluster tiles from `first_tile` on are split into `splits` ranges of K each
     (reduced in a fixed order); those before it are whole."""

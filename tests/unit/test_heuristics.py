@@ -47,6 +47,7 @@ def test_tail_split_cuts_the_last_wave_where_the_model_says_it_pays():
     # 4096x7168 in 128x192 tiles: 32 x 38 = 1216 tiles, 9 waves of 132 and 28 tiles left; of the split
     # counts up to 4 (132 // 28) the model likes 4 (32 K blocks each) best.
     assert tail_split(4096, 7168, 16384, (128, 192, 128), H100_SMS) == KSplit(4, 9 * 132)
+    assert isinstance(tail_split(4096, 7168, 16384, (128, 192, 128), H100_SMS), KSplit)  # a class, not wrapped
     assert tail_wave_cost(128, 4) == (32 + TAIL_SPLIT_COST_BLOCKS + 4 * TAIL_SPLIT_COST_BLOCKS_PER_SPLIT) / 128
     # 8192^3 in 128x128 tiles leaves 4 tiles: 16 splits of 4 K blocks would cost more in reductions than 5.
     assert tail_split(8192, 8192, 8192, (128, 128, 128), H100_SMS) == KSplit(5, 31 * 132)
@@ -160,6 +161,12 @@ def test_large_problems_raster_their_wide_tiles_in_groups_of_four():
     assert choose_spec(16384, 16384, 16384, "e4m3", "e4m3", "bf16", "group", "group").raster_group == \
         DEFAULT_RASTER_GROUP
     assert "_r4_" in choose_spec(16384, 16384, 16384, "e4m3", "e4m3", "bf16", "tensor", "tensor").name
+
+def test_shapes_that_pick_the_same_kernel_share_one_spec_object():
+    # New shapes (a serving loop's token counts) cost no spec construction and validation once their kernel's
+    # spec exists.
+    spec = choose_spec(4096, 7168, 16384, "e4m3", "e4m3", "bf16", "row", "row")
+    assert choose_spec(4096 + 128, 7168, 16384, "e4m3", "e4m3", "bf16", "row", "row") is spec
 
 
 def test_grouped_kernels_take_the_wide_tile_where_one_gemm_of_all_their_rows_would():
