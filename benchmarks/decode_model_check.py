@@ -1,10 +1,11 @@
 """How well fp8gen's decode tile choice (fp8gen/heuristics.py: decode_seconds, decode_width, split_k) picks
-among measured configurations: reads the output of `variants_vs_default.py --variants decode` and prints,
+among measured configurations: reads the output of `variants_vs_default.py --variants decode` (or
+decode-splits) and prints,
 per recipe and shape, the best measured (width, split), the run's default and the current heuristic's pick,
 then the geomean and worst fraction of the best speed for both. With --fit, the grid search that chose the
 model's constants (decode shapes with M >= 2, ranked by geomean fraction of the best).
 
-    python benchmarks/decode_model_check.py docs/results/2026-11-30-decode-variants-h200.txt [--fit]
+    python benchmarks/decode_model_check.py docs/results/2026-12-05j-decode-splits-h100.txt [--fit]
 
 No GPU needed.
 """
@@ -75,25 +76,26 @@ def check(shapes) -> None:
 
 
 def fit(shapes) -> None:
-    def modelled(m, n, k, width, splits, device, sm, split_seconds, efficiency):
+    def modelled(recipe, m, n, k, width, splits, device, sm, kblock, kblock_k_groups, split_seconds):
         tile = (64 if m <= 64 else 128, width, 128)
         return decode_seconds(m, n, k, tile, splits, SM_COUNT, device_rate=device, sm_rate=sm,
-                              split_seconds=split_seconds, width_efficiency=efficiency)
+                              kblock_seconds=kblock_k_groups if recipe == "block" else kblock,
+                              split_seconds=split_seconds)
 
     results = []
-    for device, sm, split_seconds, e32, e48 in itertools.product(
-            (3e12, 4e12, 5e12), (20e9, 30e9, 40e9, 50e9), (2e-6, 4e-6, 6e-6, 8e-6), (0.5, 0.6, 0.7), (0.7, 0.8, 0.9)):
+    for constants in itertools.product((3e12, 4e12, 5e12, 6e12), (20e9, 30e9, 40e9, 50e9, 60e9),
+                                       (60e-9, 80e-9, 100e-9, 120e-9, 140e-9),
+                                       (100e-9, 120e-9, 140e-9, 160e-9, 180e-9, 200e-9), (2e-6, 3e-6, 4e-6, 6e-6, 8e-6)):
         fractions = []
-        for _, m, n, k, measured, _ in shapes:
+        for recipe, m, n, k, measured, _ in shapes:
             if m < 2:
                 continue
-            choice = min(measured, key=lambda c: modelled(m, n, k, *c, device, sm, split_seconds,
-                                                          {32: e32, 48: e48}))
+            choice = min(measured, key=lambda c: (modelled(recipe, m, n, k, *c, *constants), -c[0]))
             fractions.append(measured[choice] / max(measured.values()))
-        results.append((geomean(fractions), min(fractions), (device, sm, split_seconds, e32, e48)))
-    for g, worst, constants in sorted(results, reverse=True)[:10]:
-        print(f"geomean {g:.4f} worst {worst:.3f}: device {constants[0]:.0e} B/s, SM {constants[1]:.0e} B/s, "
-              f"split {constants[2]:.0e} s, width efficiency 32: {constants[3]}, 48: {constants[4]}")
+        results.append((geomean(fractions), min(fractions), constants))
+    for g, worst, (device, sm, kblock, kblock_k_groups, split_seconds) in sorted(results, reverse=True)[:10]:
+        print(f"geomean {g:.4f} worst {worst:.3f}: device {device:.0e} B/s, SM {sm:.0e} B/s, K block "
+              f"{kblock:.0e} s ({kblock_k_groups:.0e} s with block scales), split {split_seconds:.0e} s")
 
 
 def main(argv=None) -> int:

@@ -178,7 +178,7 @@ class Kernel:
             return NO_SPLIT
         if split_k is None:
             sm_count = _sm_count(device_index)
-            splits = heuristics.split_k(m, n, k, self.spec.tile, sm_count)
+            splits = heuristics.split_k(m, n, k, self.spec.tile, sm_count, self.spec.has_k_group_scales)
             if splits > 1:
                 return KSplit(splits, 0)
             return heuristics.tail_split(m, n, k, self.spec.tile, sm_count, self.spec.cluster[0])

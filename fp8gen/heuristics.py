@@ -31,15 +31,18 @@ DECODE_WIDTHS_BLOCK_B_128_ROWS = (128, 64, 32)
 # docs/performance.md 2026-12-04 fourth session). (Not timed with per-row scales or epilogue ops; FP8 output
 # rows 16 wide are narrower than a TMA-store box.)
 DECODE_NARROW_WIDTH = 16
-# The decode model's constants, fitted to 36 (width, split) configurations of the suite's decode shapes
-# timed on the device's H200 (docs/performance.md, 2026-11-30; it picks within 1% of the best measured
-# on geomean, 7% at worst, where the width-only rule was 10% / 33% off): the device's and one SM's weight
-# streaming rates, what a K split adds (partial tiles round-trip through L2 and the last split reduces
-# them), and how much slower narrow tiles stream (one small TMA box per stage).
-DECODE_DEVICE_BYTES_PER_S = 4.0e12
-DECODE_SM_BYTES_PER_S = 30e9
-DECODE_SPLIT_SECONDS = 6e-6
-DECODE_WIDTH_EFFICIENCY = {16: 0.43, 32: 0.6, 48: 0.8}
+# The decode model's constants, fitted to 242 (width, split) configurations of the suite's decode shapes
+# timed on the H100 (benchmarks/variants_vs_default.py --variants decode-splits; docs/performance.md,
+# 2026-12-05 sixteenth session; its picks are within 0.6% of the best measured on geomean, 9% at worst, where
+# the H200 fit of 2026-11-30 was 1.7% / 21% off): the device's and one SM's weight streaming rates, what one
+# K block of a tile's mainloop takes at least however narrow the tile (the consumer's wait, MMA and promotion
+# round trip; more with per-K-group scales, whose factors are loaded and multiplied in it), and what a K split
+# adds (partial tiles round-trip through L2 and the last split reduces them).
+DECODE_DEVICE_BYTES_PER_S = 5.0e12
+DECODE_SM_BYTES_PER_S = 40e9
+DECODE_KBLOCK_SECONDS = 100e-9
+DECODE_KBLOCK_SECONDS_K_GROUP_SCALES = 160e-9
+DECODE_SPLIT_SECONDS = 4e-6
 # Below this M the model is not used (its per-SM rate, fitted where A's bytes and the MMA weigh more,
 # undercounts what an SM streams at M <= 32); smaller M keep the SM-filling width rule over unsplit tiles,
 # within 5% of the best width measured on 12 of 14 shapes with M = 1..32 (2026-12-04 fourth session).
@@ -126,7 +129,8 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
         elif scale_a.kind == scale_b.kind == "tensor" and not epilogue:
             widths += (DECODE_NARROW_WIDTH,)
         widths = tuple(width for width in widths if output_row_fits(width, out))
-        block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b))
+        block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b),
+                               k_group_scales=bool({scale_a.kind, scale_b.kind} & {"group", "block"}))
     elif wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue):
         # (a residual's loads next to 96 accumulators per thread would spill)
         block_n = wide_tile_width(m, n, k, tensor_tile=(scale_a.kind == scale_b.kind == "tensor"
@@ -228,14 +232,15 @@ def grouped_block_n(rows: int, n: int, block_m: int, scale_a: ScaleRecipe, scale
 
 
 def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] = DECODE_WIDTHS,
-                 sm_count: int = H100_SM_COUNT) -> int:
+                 sm_count: int = H100_SM_COUNT, k_group_scales: bool = False) -> int:
     """The width from `widths` with the least modelled time (decode_seconds), each with the K split
     split_k gives it; below DECODE_MODEL_MIN_M rows the one of at least 64 columns whose tiles, unsplit,
     use the SMs best (split_k then splits only tiles too few to stream the weights). Ties go to the wider
     tile (fewer re-reads of A)."""
     def modelled(width: int) -> float:
         tile = (block_m, width, 128)
-        return decode_seconds(m, n, k, tile, split_k(m, n, k, tile, sm_count), sm_count)
+        splits = split_k(m, n, k, tile, sm_count, k_group_scales)
+        return decode_seconds(m, n, k, tile, splits, sm_count, k_group_scales=k_group_scales)
 
     def sm_use(width: int) -> float:
         units = ceil_div(m, block_m) * ceil_div(n, width)
@@ -251,19 +256,23 @@ def decode_width(m: int, n: int, k: int, block_m: int, widths: tuple[int, ...] =
 
 
 def decode_seconds(m: int, n: int, k: int, tile: tuple[int, int, int], splits: int, sm_count: int, *,
-                   device_rate: float = DECODE_DEVICE_BYTES_PER_S, sm_rate: float = DECODE_SM_BYTES_PER_S,
-                   split_seconds: float = DECODE_SPLIT_SECONDS,
-                   width_efficiency: dict[int, float] = DECODE_WIDTH_EFFICIENCY) -> float:
+                   k_group_scales: bool = False, device_rate: float = DECODE_DEVICE_BYTES_PER_S,
+                   sm_rate: float = DECODE_SM_BYTES_PER_S, kblock_seconds: float | None = None,
+                   split_seconds: float = DECODE_SPLIT_SECONDS) -> float:
     """Modelled time of a memory-bound GEMM: B streams at the lesser of the device's rate and what the
-    busiest SM's work units pull at one SM's rate (narrow tiles slower), plus a fixed cost for a K split.
-    (The keyword constants are the fitted ones; benchmarks/decode_model_check.py --fit varies them.)"""
+    busiest SM's work units pull, each K block at one SM's rate but no faster than a mainloop turn
+    (kblock_seconds, by default DECODE_KBLOCK_SECONDS or, with per-K-group scales, ..._K_GROUP_SCALES: narrow
+    tiles are bound by it), plus a fixed cost for a K split. (The keyword constants are the fitted ones;
+    benchmarks/decode_model_check.py --fit varies them.)"""
     bm, bn, bk = tile
     units = ceil_div(m, bm) * ceil_div(n, bn) * splits
     if units == 0:
         return 0.0
-    busiest_sm_bytes = ceil_div(units, sm_count) * bn * ceil_div(ceil_div(k, bk), splits) * bk
-    stream = max(n * k / device_rate, busiest_sm_bytes / sm_rate)
-    return stream / width_efficiency.get(bn, 1.0) + (split_seconds if splits > 1 else 0.0)
+    if kblock_seconds is None:
+        kblock_seconds = DECODE_KBLOCK_SECONDS_K_GROUP_SCALES if k_group_scales else DECODE_KBLOCK_SECONDS
+    busiest_sm_k_blocks = ceil_div(units, sm_count) * ceil_div(ceil_div(k, bk), splits)
+    stream = max(n * k / device_rate, busiest_sm_k_blocks * max(bn * bk / sm_rate, kblock_seconds))
+    return stream + (split_seconds if splits > 1 else 0.0)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -283,11 +292,12 @@ class KSplit(NamedTuple):
 NO_SPLIT = KSplit()
 
 
-def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -> int:
+def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int, k_group_scales: bool = False) -> int:
     """Split K when the output tiles fill less than half of the GPU: enough splits to give every SM a work
     unit, each with at least MIN_K_BLOCKS_PER_SPLIT K blocks; for DECODE_MODEL_MIN_M <= M <= DECODE_MAX_M
-    only where the decode model says the extra SMs pay for the split's reduction, below that M only where
-    the tiles occupy less than SMALL_M_UNSPLIT_MIN_SM_FRACTION of the SMs."""
+    only where the decode model says the extra SMs pay for the split's reduction (k_group_scales: the
+    kernel has group or block scales, whose mainloop turns take longer), below that M only where the tiles
+    occupy less than SMALL_M_UNSPLIT_MIN_SM_FRACTION of the SMs."""
     bm, bn, bk = tile
     tiles = ceil_div(m, bm) * ceil_div(n, bn)
     k_blocks = ceil_div(k, bk)
@@ -296,8 +306,9 @@ def split_k(m: int, n: int, k: int, tile: tuple[int, int, int], sm_count: int) -
     if m < DECODE_MODEL_MIN_M and tiles >= SMALL_M_UNSPLIT_MIN_SM_FRACTION * sm_count:
         return 1
     splits = balanced_splits(k_blocks, max(1, min(sm_count // tiles, k_blocks // MIN_K_BLOCKS_PER_SPLIT, MAX_SPLITS)))
-    if DECODE_MODEL_MIN_M <= m <= DECODE_MAX_M and (decode_seconds(m, n, k, tile, 1, sm_count)
-                                                     <= decode_seconds(m, n, k, tile, splits, sm_count)):
+    if DECODE_MODEL_MIN_M <= m <= DECODE_MAX_M and (
+            decode_seconds(m, n, k, tile, 1, sm_count, k_group_scales=k_group_scales)
+            <= decode_seconds(m, n, k, tile, splits, sm_count, k_group_scales=k_group_scales)):
         return 1
     return splits
 

@@ -21,9 +21,7 @@ def test_balanced_splits_never_leaves_a_range_empty():
 
 
 def test_split_k_only_for_shapes_that_leave_sms_idle():
-    decode = choose_spec(64, 2112, 7168, "e4m3", "e4m3", "bf16", "row", "row")
-    assert decode.tile == (64, 64, 128)
-    assert split_k(64, 2112, 7168, decode.tile, H100_SMS) == 4  # 33 tiles x 4 splits of 14 K blocks: 132 units
+    assert split_k(64, 2112, 7168, (64, 64, 128), H100_SMS) == 4  # 33 tiles x 4 splits of 14 K blocks: 132 units
     prefill = choose_spec(4096, 7168, 2048, "e4m3", "e4m3", "bf16", "tensor", "tensor")
     assert split_k(4096, 7168, 2048, prefill.tile, H100_SMS) == 1
     short_k = choose_spec(64, 512, 256, "e4m3", "e4m3", "bf16", "tensor", "tensor")
@@ -36,6 +34,10 @@ def test_decode_splits_k_only_where_the_model_says_it_pays():
     # than the SMs add (H200: 64x112 and 64x128 split in two 170 and 168 TFLOP/s, 64x64 unsplit 254).
     assert split_k(64, 7168, 2048, (64, 112, 128), H100_SMS) == 1
     assert split_k(64, 7168, 16384, (64, 112, 128), H100_SMS) == 2  # 128 K blocks: the split pays
+    # 66 tiles 32 wide, 56 K blocks each: unsplit with per-row scales (64x2112x7168 204 TFLOP/s, split in two
+    # 172), in two with group x block scales, whose mainloop turns take longer (171 vs 158; H100, 2026-12-05)
+    assert split_k(64, 2112, 7168, (64, 32, 128), H100_SMS) == 1
+    assert split_k(64, 2112, 7168, (64, 32, 128), H100_SMS, k_group_scales=True) == 2
     # below the model's M: no split once the tiles occupy a quarter of the SMs, else the SM-filling rule
     assert split_k(1, 8192, 8192, (64, 128, 128), H100_SMS) == 1  # 64 tiles
     assert split_k(16, 2112, 7168, (64, 64, 128), H100_SMS) == 1  # 33 tiles (96 wide x 6 splits: 16% slower)
@@ -75,7 +77,7 @@ def test_decode_width_follows_the_bandwidth_model():
         kind_a = "group" if kind_b == "block" else kind_b
         return choose_spec(m, n, k, "e4m3", "e4m3", out, kind_a, kind_b, epilogue).tile
 
-    # The measured best of 36 (width, split) configurations on the suite's decode shapes (H200, 2026-11-30):
+    # The measured best of the (width, split) configurations on the suite's decode shapes (H100, 2026-12-05):
     assert tile(64, 7168, 16384) == (64, 64, 128)     # 112 tiles unsplit beat 128 units split in two
     assert tile(64, 4096, 7168) == (64, 32, 128)      # 128 narrow tiles unsplit beat 128 units of 128 x 4 splits
     assert tile(128, 4096, 7168, "row") == (128, 32, 128)
@@ -97,6 +99,9 @@ def test_decode_width_follows_the_bandwidth_model():
     # tile's rows (A's box then covers only M rows: GemmSpec.a_box_rows)
     assert tile(64, 2112, 7168) == (64, 16, 128) and tile(128, 2112, 7168) == (128, 16, 128)
     assert tile(64, 2112, 7168, "row")[1] >= 32 and tile(64, 2112, 7168, epilogue=relu)[1] >= 32
+    # per-row scales: 66 tiles 32 wide unsplit (64x2112x7168 204 TFLOP/s, 128x2112x7168 339) beat 64 wide in
+    # four splits (161, 282); the model's per-K-block floor, not the bytes, bounds narrow tiles
+    assert tile(64, 2112, 7168, "row") == (64, 32, 128) and tile(128, 2112, 7168, "row") == (128, 32, 128)
     assert tile(33, 2112, 7168) == (64, 16, 128) and tile(96, 2112, 7168) == (128, 16, 128)
     assert tile(64, 4096, 7168)[1] == 32  # 256 tiles of 16 columns: two per SM
     # FP8 output rows fill whole 32-byte store boxes: no 16-, 48-, 112- or 176-wide tiles
