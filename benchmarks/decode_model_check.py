@@ -83,9 +83,10 @@ def fit(shapes) -> None:
                               split_seconds=split_seconds)
 
     results = []
-    for constants in itertools.product((3e12, 4e12, 5e12, 6e12), (20e9, 30e9, 40e9, 50e9, 60e9),
-                                       (60e-9, 80e-9, 100e-9, 120e-9, 140e-9),
-                                       (100e-9, 120e-9, 140e-9, 160e-9, 180e-9, 200e-9), (2e-6, 3e-6, 4e-6, 6e-6, 8e-6)):
+    # device rate, SM rate, K-block floor, the floor with block scales, split cost
+    grid = ((3e12, 4e12, 5e12, 6e12), (20e9, 30e9, 40e9, 50e9, 60e9), (60e-9, 80e-9, 100e-9, 120e-9, 140e-9),
+            (100e-9, 120e-9, 140e-9, 160e-9, 180e-9, 200e-9), (2e-6, 3e-6, 4e-6, 6e-6, 8e-6))
+    for constants in itertools.product(*grid):
         fractions = []
         for recipe, m, n, k, measured, _ in shapes:
             if m < 2:
@@ -94,8 +95,8 @@ def fit(shapes) -> None:
             fractions.append(measured[choice] / max(measured.values()))
         results.append((geomean(fractions), min(fractions), constants))
     for g, worst, (device, sm, kblock, kblock_k_groups, split_seconds) in sorted(results, reverse=True)[:10]:
-        print(f"geomean {g:.4f} worst {worst:.3f}: device {device:.0e} B/s, SM {sm:.0e} B/s, K block "
-              f"{kblock:.0e} s ({kblock_k_groups:.0e} s with block scales), split {split_seconds:.0e} s")
+        print(f"geomean {g:.4f} worst {worst:.3f}: device {device:.2g} B/s, SM {sm:.2g} B/s, K block "
+              f"{kblock:.2g} s ({kblock_k_groups:.2g} s with block scales), split {split_seconds:.2g} s")
 
 
 def main(argv=None) -> int:

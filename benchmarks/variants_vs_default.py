@@ -153,8 +153,8 @@ def cublas_runs(inputs) -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="pingpong",
-                        choices=("pingpong", "wide", "decode", "decode-stages", "decode-splits", "cluster", "stages", "widths", "tail",
-                                 "raster"))
+                        choices=("pingpong", "wide", "decode", "decode-stages", "decode-splits", "cluster", "stages",
+                                 "widths", "tail", "raster"))
     parser.add_argument("--shapes", default="quick",
                         help="quick: 4 prefill shapes; suite: the prefill and square shapes of bench_shapes.toml "
                              "(decode variants: its decode shapes); or a shape file in that format (all its shapes)")
