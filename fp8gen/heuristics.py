@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 from . import epilogue as epilogue_dsl
 from .errors import SpecError
-from .spec import DEFAULT_RASTER_GROUP, GemmSpec, ScaleRecipe, ceil_div, output_row_fits, spans_two_blocks_at_most
+from .spec import (DEFAULT_RASTER_GROUP, GemmSpec, ScaleRecipe, ceil_div, has_k_group_scales, output_row_fits,
+                   spans_two_blocks_at_most)
 
 # Split-K: each split keeps at least this many K blocks, so a split's pipeline fill and its
 # partial-tile round trip through L2 stay small next to its MMA work.
@@ -130,7 +131,7 @@ def choose_spec(m: int, n: int, k: int, a: str, b: str, out: str,
             widths += (DECODE_NARROW_WIDTH,)
         widths = tuple(width for width in widths if output_row_fits(width, out))
         block_n = decode_width(m, n, k, block_m, _fitting_b_blocks(widths, scale_b),
-                               k_group_scales=bool({scale_a.kind, scale_b.kind} & {"group", "block"}))
+                               k_group_scales=has_k_group_scales(scale_a, scale_b))
     elif wide_tile_takes(scale_a, scale_b) and not any(op.op == "residual" for op in epilogue):
         # (a residual's loads next to 96 accumulators per thread would spill)
         block_n = wide_tile_width(m, n, k, tensor_tile=(scale_a.kind == scale_b.kind == "tensor"

@@ -106,6 +106,12 @@ class ScaleRecipe:
         return shape + ("_ue8m0" if self.dtype == "ue8m0" else "")
 
 
+def has_k_group_scales(scale_a: ScaleRecipe, scale_b: ScaleRecipe) -> bool:
+    """Whether either operand's scales change along K (group or block recipes): the mainloop then multiplies
+    each K group's partial sums by their factors."""
+    return scale_a.kind in ("group", "block") or scale_b.kind in ("group", "block")
+
+
 @dataclass(frozen=True)
 class GemmSpec:
     """One FP8 GEMM kernel: D(M, N) = (A * scale_a) @ (B * scale_b)^T, A (M, K) and B (N, K) K-major."""
@@ -401,7 +407,7 @@ class GemmSpec:
 
     @property
     def has_k_group_scales(self) -> bool:
-        return self.scale_a.kind in ("group", "block") or self.scale_b.kind in ("group", "block")
+        return has_k_group_scales(self.scale_a, self.scale_b)
 
     @property
     def symbol(self) -> str:

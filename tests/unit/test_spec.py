@@ -191,6 +191,12 @@ def test_default_split_of_a_cooperative_kernel(monkeypatch):
     assert Kernel._splits(kernel, 4096, 7168, 16384, 1, 0) == NO_SPLIT  # split_k=1: no split at all
     assert Kernel._splits(kernel, 4096, 7168, 16384, 3, 0) == KSplit(3, 0)  # explicit: every tile
     assert Kernel._splits(kernel, 256, 2048, 8192, None, 0) == KSplit(6, 0)  # 22 tiles: each split 6 ways
+    # Decode: 66 tiles 32 wide with 56 K blocks each; the split follows the recipe's mainloop turn
+    # (heuristics.DECODE_KBLOCK_SECONDS_K_GROUP_SCALES): group x block scales split in two, per-row ones not.
+    narrow = {recipe: SimpleNamespace(spec=GemmSpec(tile=(64, 32, 128), scale_a=a, scale_b=b))
+              for recipe, a, b in (("row", "row", "row"), ("block", "group", "block"))}
+    assert Kernel._splits(narrow["block"], 64, 2112, 7168, None, 0) == KSplit(2, 0)
+    assert Kernel._splits(narrow["row"], 64, 2112, 7168, None, 0) == NO_SPLIT
 
 
 def test_ping_pong_kernels_refuse_split_k():
